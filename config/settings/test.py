@@ -1,0 +1,25 @@
+"""Test suite: ./dev test (SQLite by default, PostgreSQL when DATABASE_URL is set)."""
+
+import tempfile
+from pathlib import Path
+
+from .base import *  # noqa: F403
+
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+SHEBAO_DEV_CONSOLE = True
+PASSWORD_HASHERS = [
+    # Fast hashing in tests only; production and dev use Argon2 (tested separately).
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+]
+_TMP = Path(tempfile.mkdtemp(prefix="shebao-test-media-"))
+MEDIA_ROOT = _TMP
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(_TMP)},
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

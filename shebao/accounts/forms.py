@@ -1,0 +1,129 @@
+from django import forms
+
+from shebao.accounts.models import BusinessKind
+from shebao.accounts.passwords import PasswordPolicyValidator
+from shebao.web.forms import StyledForm
+
+PASSWORD_HELP = PasswordPolicyValidator().get_help_text()
+
+
+class UnitLoginForm(StyledForm):
+    unit_key = forms.CharField(label="单位编号或统一社会信用代码", max_length=20)
+    account = forms.CharField(label="操作员账号", max_length=30)
+    password = forms.CharField(label="密码", widget=forms.PasswordInput, max_length=128)
+
+
+class PersonLoginForm(StyledForm):
+    id_number = forms.CharField(label="身份证号码", max_length=18)
+    password = forms.CharField(label="密码", widget=forms.PasswordInput, max_length=128)
+
+
+class StaffLoginForm(StyledForm):
+    username = forms.CharField(label="经办账号", max_length=150)
+    password = forms.CharField(label="密码", widget=forms.PasswordInput, max_length=128)
+
+
+class FactorForm(StyledForm):
+    code = forms.CharField(
+        label="验证码",
+        max_length=6,
+        min_length=6,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
+
+
+class NewPasswordMixin(forms.Form):
+    new_password = forms.CharField(
+        label="新密码", widget=forms.PasswordInput, max_length=128, help_text=PASSWORD_HELP
+    )
+    new_password2 = forms.CharField(label="确认新密码", widget=forms.PasswordInput, max_length=128)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("new_password") and data.get("new_password") != data.get("new_password2"):
+            self.add_error("new_password2", "两次输入的密码不一致")
+        return data
+
+
+class PasswordChangeForm(StyledForm, NewPasswordMixin):
+    old_password = forms.CharField(label="原密码", widget=forms.PasswordInput, max_length=128)
+    field_order = ["old_password", "new_password", "new_password2"]
+
+
+class ForgotIdentifyForm(StyledForm):
+    """Which fields appear depends on the account kind (see views.FORGOT_FIELDS)."""
+
+    unit_key = forms.CharField(label="单位编号或统一社会信用代码", max_length=20, required=False)
+    account = forms.CharField(label="操作员账号", max_length=30, required=False)
+    id_number = forms.CharField(label="身份证号码", max_length=18, required=False)
+    username = forms.CharField(label="经办账号", max_length=150, required=False)
+
+
+class ForgotResetForm(StyledForm, NewPasswordMixin):
+    code = forms.CharField(label="短信验证码", max_length=6)
+    field_order = ["code", "new_password", "new_password2"]
+
+
+class PersonSignupIdentifyForm(StyledForm):
+    id_number = forms.CharField(label="身份证号码", max_length=18)
+    name = forms.CharField(label="姓名", max_length=50)
+
+
+class PersonSignupFinishForm(StyledForm, NewPasswordMixin):
+    code = forms.CharField(label="短信验证码", max_length=6)
+    field_order = ["code", "new_password", "new_password2"]
+
+
+class UnitBindForm(StyledForm):
+    unit_no = forms.CharField(label="单位编号", max_length=20)
+    code = forms.CharField(
+        label="网报注册码", max_length=20, help_text="经办机构打印的注册信息单上的注册码"
+    )
+    account = forms.CharField(
+        label="管理员账号", max_length=30, help_text="4–30 位字母、数字或下划线"
+    )
+    display_name = forms.CharField(label="管理员姓名", max_length=50)
+    mobile = forms.CharField(label="管理员手机号", max_length=11)
+    sms_code = forms.CharField(label="短信验证码", max_length=6)
+    password = forms.CharField(
+        label="密码", widget=forms.PasswordInput, max_length=128, help_text=PASSWORD_HELP
+    )
+    password2 = forms.CharField(label="确认密码", widget=forms.PasswordInput, max_length=128)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("password") != data.get("password2"):
+            self.add_error("password2", "两次输入的密码不一致")
+        return data
+
+
+class OperatorCreateForm(StyledForm):
+    account = forms.CharField(
+        label="操作员账号", max_length=30, help_text="4–30 位字母、数字或下划线"
+    )
+    display_name = forms.CharField(label="姓名", max_length=50)
+    mobile = forms.CharField(label="手机号", max_length=11, help_text="登录时接收短信验证码")
+    password = forms.CharField(
+        label="初始密码", widget=forms.PasswordInput, max_length=128, help_text=PASSWORD_HELP
+    )
+    business_kinds = forms.MultipleChoiceField(
+        label="可办理业务",
+        choices=BusinessKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+
+class OperatorKindsForm(StyledForm):
+    business_kinds = forms.MultipleChoiceField(
+        label="可办理业务",
+        choices=BusinessKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+
+class OperatorResetPasswordForm(StyledForm):
+    new_password = forms.CharField(
+        label="新密码", widget=forms.PasswordInput, max_length=128, help_text=PASSWORD_HELP
+    )

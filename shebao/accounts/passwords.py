@@ -1,0 +1,53 @@
+"""Password policy: at least 8 characters, 3 of 4 character classes, not the account name."""
+
+import string
+
+from django.core.exceptions import ValidationError
+
+MIN_LENGTH = 8
+
+
+def character_classes(password: str) -> int:
+    return sum(
+        [
+            any(c.islower() for c in password),
+            any(c.isupper() for c in password),
+            any(c.isdigit() for c in password),
+            any(c in string.punctuation or c == " " for c in password),
+        ]
+    )
+
+
+def account_names(user) -> list[str]:
+    if user is None:
+        return []
+    names = [user.username, getattr(user, "operator_account", "")]
+    person = getattr(user, "person", None) if getattr(user, "person_id", None) else None
+    if person is not None:
+        names.append(person.id_number)
+    return [n.lower() for n in names if n and len(n) >= 3]
+
+
+def check_password_policy(password: str, *, account_name: str = "", user=None) -> None:
+    errors = []
+    if len(password) < MIN_LENGTH:
+        errors.append(f"密码至少 {MIN_LENGTH} 位")
+    if character_classes(password) < 3:
+        errors.append("密码须包含大写字母、小写字母、数字、符号中的至少三类")
+    names = account_names(user)
+    if account_name and len(account_name) >= 3:
+        names.append(account_name.lower())
+    if any(name in password.lower() for name in names):
+        errors.append("密码不能包含账号名")
+    if errors:
+        raise ValidationError(errors, code="password_policy")
+
+
+class PasswordPolicyValidator:
+    """AUTH_PASSWORD_VALIDATORS entry, so Django's own password tools follow the same policy."""
+
+    def validate(self, password, user=None):
+        check_password_policy(password, user=user)
+
+    def get_help_text(self):
+        return "密码至少 8 位，包含大写字母、小写字母、数字、符号中的至少三类，且不能包含账号名。"

@@ -1,0 +1,64 @@
+"""Reads on accounts, scoped by the actor."""
+
+from django.http import Http404
+
+from shebao.accounts.models import User
+from shebao.core.ids import normalize_resident_id
+from shebao.registry.models import Person, Unit
+
+
+def unit_by_key(unit_key: str) -> Unit | None:
+    """A unit by unit number or USCC (what operators type on the sign-in page)."""
+    key = (unit_key or "").strip().upper()
+    if not key:
+        return None
+    field = "uscc" if len(key) == 18 else "unit_no"
+    return Unit.objects.filter(**{field: key}).first()
+
+
+def operator_for_login(unit_key: str, account: str) -> User | None:
+    unit = unit_by_key(unit_key)
+    if unit is None:
+        return None
+    return (
+        User.objects.select_related("unit", "registration")
+        .filter(
+            kind=User.Kind.OPERATOR,
+            unit=unit,
+            registration__revoked_at__isnull=True,
+            operator_account__iexact=(account or "").strip(),
+        )
+        .first()
+    )
+
+
+def person_by_id_number(id_number: str) -> Person | None:
+    try:
+        normalized = normalize_resident_id(id_number)
+    except Exception:
+        normalized = (id_number or "").strip().upper()
+    return Person.objects.filter(id_number=normalized).first() if normalized else None
+
+
+def person_user_for_login(id_number: str) -> User | None:
+    person = person_by_id_number(id_number)
+    if person is None:
+        return None
+    return User.objects.select_related("person").filter(person=person).first()
+
+
+def staff_for_login(username: str) -> User | None:
+    return User.objects.filter(kind=User.Kind.STAFF, username=(username or "").strip()).first()
+
+
+def unit_operators(actor: User):
+    return User.objects.filter(
+        kind=User.Kind.OPERATOR, registration_id=actor.registration_id
+    ).order_by("-is_unit_admin", "operator_account")
+
+
+def unit_operator_get(actor: User, operator_id: int) -> User:
+    try:
+        return unit_operators(actor).get(pk=operator_id)
+    except User.DoesNotExist:
+        raise Http404 from None

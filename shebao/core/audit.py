@@ -1,0 +1,75 @@
+"""The audit log: every service records who did what to which object, and the outcome.
+
+Personal data never reaches the log in clear: ID numbers and mobile numbers inside labels and
+details are masked here, whatever the caller passed."""
+
+import contextvars
+import re
+from typing import Any
+
+from django.db import models
+
+from shebao.core.ids import mask_id_number, mask_mobile
+from shebao.core.models import AuditEntry
+
+current_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_ip", default=None)
+
+_ID_RE = re.compile(r"(?<![0-9A-Za-z])([0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z])")
+_MOBILE_RE = re.compile(r"(?<![0-9])(1[3-9][0-9]{9})(?![0-9])")
+
+
+def mask_text(value: str) -> str:
+    """Mask resident ID numbers and mobile numbers appearing anywhere in a string."""
+    value = _ID_RE.sub(lambda m: mask_id_number(m.group(1)), value)
+    return _MOBILE_RE.sub(lambda m: mask_mobile(m.group(1)), value)
+
+
+def mask_data(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {str(k): mask_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_data(v) for v in value]
+    if value is None or isinstance(value, bool | int):
+        return value
+    return mask_text(str(value))
+
+
+def actor_label(actor) -> str:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return "匿名"
+    return actor.audit_label()
+
+
+def audit_record(
+    *,
+    actor,
+    action: str,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    object_label: str = "",
+    outcome: str = AuditEntry.Outcome.OK,
+    detail: dict | None = None,
+    region=None,
+) -> AuditEntry:
+    if obj is not None:
+        object_type = object_type or obj._meta.model_name
+        object_id = object_id or str(obj.pk)
+        object_label = object_label or str(obj)
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    if region is None and obj is not None:
+        region = getattr(obj, "region", None)
+    return AuditEntry.objects.create(
+        actor=user,
+        actor_label=actor_label(actor),
+        region_id=getattr(region, "pk", region),
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id)[:40],
+        object_label=mask_text(object_label)[:200],
+        outcome=outcome,
+        detail=mask_data(detail or {}),
+        ip=current_ip.get(),
+    )

@@ -1,0 +1,142 @@
+"""The filing (申报业务): one workflow behind every business a unit or person asks for."""
+
+from django.db import models
+from django.db.models import Q
+
+
+class FilingKind(models.TextChoices):
+    UNIT_REGISTRATION = "unit_registration", "单位首次参保登记"
+
+
+class FilingState(models.TextChoices):
+    DRAFT = "draft", "待提交"
+    SUBMITTED = "submitted", "审核中"
+    APPROVED = "approved", "已办结"
+    RETURNED = "returned", "已回退"
+    CANCELLED = "cancelled", "已退单"
+
+
+OPEN_STATES = (FilingState.DRAFT, FilingState.SUBMITTED, FilingState.RETURNED)
+EDITABLE_STATES = (FilingState.DRAFT, FilingState.RETURNED)
+
+
+class Filing(models.Model):
+    serial_no = models.CharField("流水号", max_length=20, unique=True)
+    kind = models.CharField("业务类型", max_length=40, choices=FilingKind.choices)
+    state = models.CharField(
+        "状态", max_length=10, choices=FilingState.choices, default=FilingState.DRAFT
+    )
+    region = models.ForeignKey("core.Region", on_delete=models.PROTECT, verbose_name="统筹区")
+    unit = models.ForeignKey(
+        "registry.Unit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="filings",
+        verbose_name="单位",
+    )
+    person = models.ForeignKey(
+        "registry.Person",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="filings",
+        verbose_name="人员",
+    )
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Who to tell about the outcome, and who may reopen an anonymous filing (registration).
+    contact_mobile = models.CharField("联系手机", max_length=11, blank=True)
+    title = models.CharField("摘要", max_length=200)
+    # What the filing is about, for "one open filing per subject" (e.g. the USCC of a registration).
+    subject_key = models.CharField("业务主键", max_length=40, blank=True)
+    payload = models.JSONField("申报内容", default=dict)
+    return_reason = models.CharField("回退原因", max_length=500, blank=True)
+    was_returned = models.BooleanField("回退标志", default=False)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    submitted_at = models.DateTimeField("提交时间", null=True, blank=True)
+    decided_at = models.DateTimeField("办结时间", null=True, blank=True)
+    decided_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "申报业务"
+        verbose_name_plural = "申报业务"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["region", "state", "submitted_at"]),
+            models.Index(fields=["unit", "state"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(state="returned") | ~Q(return_reason=""),
+                name="filing_returned_has_reason",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "subject_key"],
+                condition=Q(state__in=["draft", "submitted", "returned"]) & ~Q(subject_key=""),
+                name="filing_one_open_per_subject",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.serial_no}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.state in EDITABLE_STATES
+
+
+class FilingStep(models.Model):
+    """Every step of a filing: who, when, what (办事进度)."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "保存"
+        EDIT = "edit", "修改"
+        SUBMIT = "submit", "提交"
+        APPROVE = "approve", "审核通过"
+        RETURN = "return", "回退"
+        CANCEL = "cancel", "退单"
+        REOPEN = "reopen", "重新打开"
+
+    filing = models.ForeignKey(Filing, on_delete=models.CASCADE, related_name="steps")
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=100)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    from_state = models.CharField(max_length=10, choices=FilingState.choices, blank=True)
+    to_state = models.CharField(max_length=10, choices=FilingState.choices)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+def material_path(instance: "FilingMaterial", filename: str) -> str:
+    return f"materials/{instance.filing.serial_no}/{instance.slot}-{instance.sha256[:12]}{filename}"
+
+
+class FilingMaterial(models.Model):
+    """申报材料: an image or PDF checked by content (see materials.check_material)."""
+
+    filing = models.ForeignKey(Filing, on_delete=models.CASCADE, related_name="materials")
+    slot = models.CharField("材料类型", max_length=40)
+    file = models.FileField(upload_to=material_path, max_length=200)
+    original_name = models.CharField("文件名", max_length=100)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slot", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["filing", "slot"], name="one_material_per_slot")
+        ]

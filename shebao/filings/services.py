@@ -1,0 +1,250 @@
+"""The filing workflow (DOMAIN §3): draft → submitted → approved | returned; cancel; delete.
+
+Each business kind plugs in through a handler (filings/kinds.py) that validates its payload
+and applies an approved filing. Every step is kept as a FilingStep and an audit row."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils import timezone
+
+from shebao.core.audit import actor_label, audit_record
+from shebao.core.models import AuditEntry
+from shebao.core.sequences import next_serial_no
+from shebao.filings.kinds import handler_for
+from shebao.filings.materials import CheckedMaterial
+from shebao.filings.models import (
+    EDITABLE_STATES,
+    Filing,
+    FilingMaterial,
+    FilingState,
+    FilingStep,
+)
+
+RETURN_REASON_MAX = 500
+
+
+def _step(filing: Filing, actor, action: str, from_state: str, note: str = "") -> None:
+    FilingStep.objects.create(
+        filing=filing,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor_label=actor_label(actor) if actor is not None else "申请人",
+        action=action,
+        from_state=from_state,
+        to_state=filing.state,
+        note=note,
+    )
+
+
+def _open_subject_error(filing_kind: str) -> ValidationError:
+    return ValidationError(handler_for(filing_kind).duplicate_message, code="duplicate")
+
+
+def _locked(filing_id: int) -> Filing:
+    try:
+        return Filing.objects.select_for_update().get(pk=filing_id)
+    except Filing.DoesNotExist:
+        raise Http404 from None
+
+
+def _store_materials(filing: Filing, materials: dict[str, CheckedMaterial]) -> None:
+    from django.core.files.base import ContentFile
+
+    for slot, checked in materials.items():
+        FilingMaterial.objects.filter(filing=filing, slot=slot).delete()
+        material = FilingMaterial(
+            filing=filing,
+            slot=slot,
+            original_name=checked.original_name,
+            content_type=checked.content_type,
+            size=len(checked.content),
+            sha256=checked.sha256,
+            width=checked.width,
+            height=checked.height,
+        )
+        material.file.save(checked.extension, ContentFile(checked.content), save=False)
+        material.save()
+
+
+def filing_create(
+    *,
+    actor,
+    kind: str,
+    region,
+    payload: dict,
+    materials: dict[str, CheckedMaterial] | None = None,
+    unit=None,
+    person=None,
+    contact_mobile: str = "",
+) -> Filing:
+    """Save a new draft (保存): the serial number is given here."""
+    handler = handler_for(kind)
+    handler.check_permission(actor=actor, unit=unit)
+    payload = handler.clean_payload(payload, filing=None)
+    missing = [
+        label for slot, label in handler.required_materials.items() if slot not in (materials or {})
+    ]
+    if missing:
+        raise ValidationError({"materials": f"请上传申报材料：{'、'.join(missing)}"})
+    try:
+        with transaction.atomic():
+            filing = Filing.objects.create(
+                serial_no=next_serial_no(),
+                kind=kind,
+                region=region,
+                unit=unit,
+                person=person,
+                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                contact_mobile=contact_mobile,
+                title=handler.title(payload),
+                subject_key=handler.subject_key(payload),
+                payload=payload,
+            )
+            _store_materials(filing, materials or {})
+            _step(filing, actor, FilingStep.Action.CREATE, "")
+            audit_record(actor=actor, action=f"filing.create.{kind}", obj=filing, region=region)
+    except IntegrityError:
+        raise _open_subject_error(kind) from None
+    return filing
+
+
+def filing_update(
+    *,
+    actor,
+    filing: Filing,
+    payload: dict,
+    materials: dict[str, CheckedMaterial] | None = None,
+    contact_mobile: str | None = None,
+) -> Filing:
+    """Edit a draft or returned filing."""
+    handler = handler_for(filing.kind)
+    handler.check_permission(actor=actor, unit=filing.unit)
+    payload = handler.clean_payload(payload, filing=filing)
+    try:
+        with transaction.atomic():
+            locked = _locked(filing.pk)
+            if locked.state not in EDITABLE_STATES:
+                raise ValidationError("该业务已提交或已办结，不能修改")
+            locked.payload = payload
+            locked.title = handler.title(payload)
+            locked.subject_key = handler.subject_key(payload)
+            if contact_mobile is not None:
+                locked.contact_mobile = contact_mobile
+            locked.save()
+            _store_materials(locked, materials or {})
+            _step(locked, actor, FilingStep.Action.EDIT, locked.state)
+            audit_record(actor=actor, action=f"filing.edit.{locked.kind}", obj=locked)
+    except IntegrityError:
+        raise _open_subject_error(filing.kind) from None
+    return locked
+
+
+def filing_submit(*, actor, filing: Filing) -> Filing:
+    handler = handler_for(filing.kind)
+    handler.check_permission(actor=actor, unit=filing.unit)
+    with transaction.atomic():
+        locked = _locked(filing.pk)
+        if locked.state not in EDITABLE_STATES:
+            raise ValidationError("该业务已提交，请勿重复提交")
+        handler.clean_payload(locked.payload, filing=locked)
+        missing = [
+            label
+            for slot, label in handler.required_materials.items()
+            if not locked.materials.filter(slot=slot).exists()
+        ]
+        if missing:
+            raise ValidationError(f"请上传申报材料：{'、'.join(missing)}")
+        before = locked.state
+        locked.state = FilingState.SUBMITTED
+        locked.submitted_at = timezone.now()
+        locked.save(update_fields=["state", "submitted_at", "updated_at"])
+        _step(locked, actor, FilingStep.Action.SUBMIT, before)
+        audit_record(actor=actor, action=f"filing.submit.{locked.kind}", obj=locked)
+    return locked
+
+
+def filing_cancel(*, actor, filing: Filing) -> Filing:
+    """退单: a saved or returned filing is cancelled and kept with its serial number."""
+    handler = handler_for(filing.kind)
+    handler.check_permission(actor=actor, unit=filing.unit)
+    with transaction.atomic():
+        locked = _locked(filing.pk)
+        if locked.state not in EDITABLE_STATES:
+            raise ValidationError("只有待提交或已回退的业务可以退单")
+        before = locked.state
+        locked.state = FilingState.CANCELLED
+        locked.save(update_fields=["state", "updated_at"])
+        _step(locked, actor, FilingStep.Action.CANCEL, before)
+        audit_record(actor=actor, action=f"filing.cancel.{locked.kind}", obj=locked)
+    return locked
+
+
+def _staff_may_review(actor, filing: Filing) -> bool:
+    return (
+        getattr(actor, "kind", None) == "staff"
+        and actor.is_active
+        and actor.regions.filter(pk=filing.region_id).exists()
+    )
+
+
+def _review_target(actor, filing_id: int, action: str) -> Filing:
+    locked = _locked(filing_id)
+    if not _staff_may_review(actor, locked):
+        # Another region's filing looks like a missing one.
+        audit_record(
+            actor=actor,
+            action=action,
+            object_type="filing",
+            object_id=str(filing_id),
+            outcome=AuditEntry.Outcome.DENIED,
+        )
+        raise Http404
+    if locked.state != FilingState.SUBMITTED:
+        raise ValidationError(
+            f"该业务当前状态为“{locked.get_state_display()}”，已由他人处理或尚未提交",
+            code="state",
+        )
+    return locked
+
+
+def filing_approve(*, actor, filing_id: int, note: str = "") -> Filing:
+    """Approve under a row lock: two reviewers can never both decide the same filing."""
+    if getattr(actor, "kind", None) != "staff":
+        raise PermissionDenied("只有经办人员可以审核")
+    with transaction.atomic():
+        locked = _review_target(actor, filing_id, "filing.approve")
+        handler_for(locked.kind).apply(filing=locked, actor=actor)
+        locked.state = FilingState.APPROVED
+        locked.decided_at = timezone.now()
+        locked.decided_by = actor
+        locked.save()
+        _step(locked, actor, FilingStep.Action.APPROVE, FilingState.SUBMITTED, note=note[:500])
+        audit_record(actor=actor, action=f"filing.approve.{locked.kind}", obj=locked)
+    return locked
+
+
+def filing_return(*, actor, filing_id: int, reason: str) -> Filing:
+    if getattr(actor, "kind", None) != "staff":
+        raise PermissionDenied("只有经办人员可以审核")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "请填写回退原因"})
+    if len(reason) > RETURN_REASON_MAX:
+        raise ValidationError({"reason": f"回退原因不能超过 {RETURN_REASON_MAX} 字"})
+    with transaction.atomic():
+        locked = _review_target(actor, filing_id, "filing.return")
+        locked.state = FilingState.RETURNED
+        locked.return_reason = reason
+        locked.was_returned = True
+        locked.decided_at = timezone.now()
+        locked.decided_by = actor
+        locked.save()
+        _step(locked, actor, FilingStep.Action.RETURN, FilingState.SUBMITTED, note=reason)
+        handler_for(locked.kind).on_returned(filing=locked)
+        audit_record(
+            actor=actor,
+            action=f"filing.return.{locked.kind}",
+            obj=locked,
+            detail={"reason": reason},
+        )
+    return locked

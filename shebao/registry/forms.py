@@ -1,0 +1,142 @@
+import json
+
+from django import forms
+
+from shebao.accounts.passwords import PasswordPolicyValidator
+from shebao.core.ids import normalize_resident_id, normalize_uscc
+from shebao.core.models import Region
+from shebao.registry.models import INJURY_CLASS_BENCHMARKS, Affiliation, InsuranceType, UnitType
+from shebao.registry.registration import MATERIALS
+from shebao.registry.services import FALLBACK_DEFAULTS
+from shebao.web.forms import StyledForm
+
+ACCEPT = "image/jpeg,image/png,application/pdf,.jpg,.jpeg,.png,.pdf"
+MOBILE_ERROR = "请输入11位手机号码"
+
+
+def clean_mobile(value: str) -> str:
+    value = (value or "").strip()
+    if not (len(value) == 11 and value.isdigit() and value.startswith("1")):
+        raise forms.ValidationError(MOBILE_ERROR)
+    return value
+
+
+class UnitFieldsForm(StyledForm):
+    """The unit's data, shared by the public first registration and counter registration."""
+
+    name = forms.CharField(label="单位名称", max_length=100)
+    uscc = forms.CharField(label="统一社会信用代码", max_length=18, min_length=18)
+    unit_type = forms.ChoiceField(label="单位类型", choices=[("", "请选择")] + UnitType.choices)
+    affiliation = forms.ChoiceField(
+        label="隶属关系", choices=[("", "请选择")] + Affiliation.choices
+    )
+    region = forms.ChoiceField(label="统筹区")
+    insurance_place = forms.ChoiceField(label="单位参保地", required=False)
+    insurance_types = forms.MultipleChoiceField(
+        label="参保险种",
+        choices=InsuranceType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="按单位类型自动选择；只有机关、事业单位可以调整",
+    )
+    address = forms.CharField(label="单位地址", max_length=200)
+    legal_rep_name = forms.CharField(label="法定代表人姓名", max_length=50)
+    legal_rep_id_number = forms.CharField(label="法定代表人身份证号", max_length=18)
+    contact_name = forms.CharField(label="联系人", max_length=50)
+    contact_mobile = forms.CharField(
+        label="联系人手机", max_length=11, help_text="接收验证码和审核结果短信"
+    )
+    industry = forms.CharField(label="所属行业", max_length=100, required=False)
+    injury_risk_class = forms.TypedChoiceField(
+        label="工伤风险类别",
+        coerce=int,
+        choices=[
+            (k, f"{k} 类（基准费率 {float(v) * 100:.1f}%）")
+            for k, v in INJURY_CLASS_BENCHMARKS.items()
+        ],
+    )
+
+    def __init__(self, *args, regions=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        regions = list(regions if regions is not None else Region.objects.all())
+        self.fields["region"].choices = [("", "请选择")] + [(r.code, r.name) for r in regions]
+        places = [
+            (r.name, [(p, p) for p in r.insurance_places]) for r in regions if r.insurance_places
+        ]
+        self.fields["insurance_place"].choices = [("", "请选择")] + places
+        self.fields["unit_type"].widget.attrs.update(
+            {
+                "data-unit-type-defaults": json.dumps(FALLBACK_DEFAULTS),
+                "data-editable-types": json.dumps([UnitType.GOVERNMENT, UnitType.INSTITUTION]),
+            }
+        )
+
+    def clean_uscc(self):
+        return normalize_uscc(self.cleaned_data["uscc"])
+
+    def clean_legal_rep_id_number(self):
+        return normalize_resident_id(self.cleaned_data["legal_rep_id_number"])
+
+    def clean_contact_mobile(self):
+        return clean_mobile(self.cleaned_data["contact_mobile"])
+
+
+class UnitRegistrationForm(UnitFieldsForm):
+    """Public first registration: the unit's data, the administrator account, the materials."""
+
+    admin_account = forms.CharField(
+        label="管理员账号",
+        max_length=30,
+        min_length=4,
+        help_text="审核通过后用于登录单位网厅，4–30 位字母、数字或下划线",
+    )
+    password = forms.CharField(
+        label="管理员密码",
+        widget=forms.PasswordInput(render_value=False),
+        max_length=128,
+        help_text=PasswordPolicyValidator().get_help_text(),
+    )
+    password2 = forms.CharField(label="确认密码", widget=forms.PasswordInput, max_length=128)
+
+    def __init__(self, *args, editing=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        for slot, label in MATERIALS.items():
+            self.fields[slot] = forms.FileField(
+                label=label,
+                required=not editing,
+                widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
+                help_text="JPG、PNG 或 PDF；图片自动旋转、去黑边并压缩到 500 KB 以内"
+                + ("；不重新上传则保留原文件" if editing else ""),
+            )
+        if editing:
+            self.fields["password"].required = False
+            self.fields["password2"].required = False
+            self.fields["password"].help_text = "不修改请留空"
+
+    def clean_admin_account(self):
+        value = self.cleaned_data["admin_account"].strip()
+        if not all(c.isascii() and (c.isalnum() or c == "_") for c in value):
+            raise forms.ValidationError("账号只能包含字母、数字或下划线")
+        return value
+
+    def clean(self):
+        data = super().clean()
+        password = data.get("password")
+        if password:
+            if password != data.get("password2"):
+                self.add_error("password2", "两次输入的密码不一致")
+            else:
+                from shebao.accounts.passwords import check_password_policy
+
+                try:
+                    check_password_policy(password, account_name=data.get("admin_account", ""))
+                except forms.ValidationError as e:
+                    self.add_error("password", e)
+        return data
+
+
+class CounterUnitForm(UnitFieldsForm):
+    """Staff register a unit directly at the counter."""
+
+    is_vip = forms.BooleanField(label="VIP单位（申报自动审核通过）", required=False)
+    uscc = forms.CharField(label="统一社会信用代码", max_length=18, min_length=18)

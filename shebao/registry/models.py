@@ -1,0 +1,204 @@
+"""The registry: units, persons, enrolments and the insurance types they are enrolled in."""
+
+from django.db import models
+from django.db.models import Q
+
+from shebao.core.ids import mask_id_number
+
+
+class InsuranceType(models.TextChoices):
+    ENTERPRISE_PENSION = "110", "企业职工基本养老保险"
+    INSTITUTION_PENSION = "120", "机关事业单位养老保险"
+    UNEMPLOYMENT = "210", "失业保险"
+    MEDICAL = "310", "职工基本医疗保险"
+    LARGE_MEDICAL = "330", "大额医疗费用补助"
+    INJURY = "410", "工伤保险"
+    MATERNITY = "510", "生育保险"
+
+
+class UnitType(models.TextChoices):
+    ENTERPRISE = "10", "企业"
+    GOVERNMENT = "30", "机关"
+    INSTITUTION = "50", "事业单位"
+    SOCIAL_ORG = "55", "社会团体"
+    PRIVATE_NON_ENTERPRISE = "60", "民办非企业单位"
+    INDIVIDUAL_BUSINESS = "70", "个体工商户"
+
+    @classmethod
+    def may_change_insurance_types(cls, unit_type: str) -> bool:
+        """Only 机关 and 事业单位 may change their default insurance types (seed 000)."""
+        return unit_type in (cls.GOVERNMENT, cls.INSTITUTION)
+
+
+class Affiliation(models.TextChoices):
+    CENTRAL = "10", "中央"
+    PROVINCE = "20", "省"
+    CITY = "40", "市、地区"
+    COUNTY = "50", "县、区"
+    TOWNSHIP = "60", "街道、镇、乡"
+    OTHER = "90", "其他"
+
+
+INJURY_CLASS_BENCHMARKS = {  # industry risk class -> benchmark rate (DOMAIN §5)
+    1: "0.0020",
+    2: "0.0040",
+    3: "0.0070",
+    4: "0.0090",
+    5: "0.0110",
+    6: "0.0130",
+    7: "0.0160",
+    8: "0.0190",
+}
+
+
+class UnitTypeDefault(models.Model):
+    """Insurance types a unit of a type is enrolled in by default, per region (DOMAIN §2)."""
+
+    region = models.ForeignKey("core.Region", on_delete=models.CASCADE)
+    unit_type = models.CharField("单位类型", max_length=2, choices=UnitType.choices)
+    insurance_types = models.JSONField("默认险种", default=list)
+
+    class Meta:
+        verbose_name = "单位类型默认险种"
+        verbose_name_plural = "单位类型默认险种"
+        constraints = [
+            models.UniqueConstraint(fields=["region", "unit_type"], name="unit_type_default_unique")
+        ]
+
+
+class Unit(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "1", "登记在册"
+        SUSPENDED = "2", "暂停"
+        CANCELLED = "3", "注销"
+
+    unit_no = models.CharField("单位编号", max_length=20, unique=True)
+    name = models.CharField("单位名称", max_length=100)
+    uscc = models.CharField("统一社会信用代码", max_length=18, null=True, blank=True, unique=True)
+    org_code = models.CharField("组织机构代码", max_length=9, blank=True)
+    unit_type = models.CharField("单位类型", max_length=2, choices=UnitType.choices)
+    affiliation = models.CharField("隶属关系", max_length=2, choices=Affiliation.choices)
+    region = models.ForeignKey("core.Region", on_delete=models.PROTECT, verbose_name="统筹区")
+    insurance_place = models.CharField("单位参保地", max_length=50, blank=True)
+    insurance_types = models.JSONField("参保险种", default=list)
+    address = models.CharField("单位地址", max_length=200)
+    legal_rep_name = models.CharField("法定代表人", max_length=50)
+    legal_rep_id_number = models.CharField("法定代表人身份证号", max_length=18)
+    contact_name = models.CharField("联系人", max_length=50)
+    contact_mobile = models.CharField("联系人手机", max_length=11)
+    industry = models.CharField("行业", max_length=100, blank=True)
+    injury_risk_class = models.PositiveSmallIntegerField("工伤风险类别", default=1)
+    status = models.CharField("状态", max_length=1, choices=Status.choices, default=Status.ACTIVE)
+    is_vip = models.BooleanField("VIP单位", default=False)
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "参保单位"
+        verbose_name_plural = "参保单位"
+        ordering = ["unit_no"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(injury_risk_class__gte=1, injury_risk_class__lte=8),
+                name="unit_injury_class_1_8",
+            ),
+            models.CheckConstraint(
+                condition=Q(uscc__isnull=False) | ~Q(org_code=""), name="unit_has_code"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.unit_no}）"
+
+    @property
+    def insurance_type_labels(self) -> list[str]:
+        return [InsuranceType(t).label for t in self.insurance_types]
+
+
+class Person(models.Model):
+    class Sex(models.TextChoices):
+        MALE = "1", "男"
+        FEMALE = "2", "女"
+
+    class IdType(models.TextChoices):
+        RESIDENT = "01", "居民身份证"
+        HMT_PERMIT = "02", "港澳台居民居住证"
+        FOREIGN_PR = "03", "外国人永久居留身份证"
+        PASSPORT = "04", "护照"
+
+    class Hukou(models.TextChoices):
+        LOCAL_URBAN = "11", "本地城镇"
+        LOCAL_RURAL = "12", "本地农村"
+        NONLOCAL_URBAN = "21", "外地城镇"
+        NONLOCAL_RURAL = "22", "外地农村"
+
+    person_no = models.CharField("个人编号", max_length=20, unique=True)
+    id_type = models.CharField(
+        "证件类型", max_length=2, choices=IdType.choices, default=IdType.RESIDENT
+    )
+    id_number = models.CharField("证件号码", max_length=32, unique=True)
+    name = models.CharField("姓名", max_length=50)
+    sex = models.CharField("性别", max_length=1, choices=Sex.choices)
+    birth_date = models.DateField("出生日期")
+    ethnicity = models.CharField("民族", max_length=20, blank=True, default="汉族")
+    hukou = models.CharField("户口性质", max_length=2, choices=Hukou.choices, blank=True)
+    first_work_date = models.DateField("参加工作日期", null=True, blank=True)
+    mobile = models.CharField("手机号", max_length=11, blank=True)
+    address = models.CharField("地址", max_length=200, blank=True)
+    is_locked = models.BooleanField("信息锁定", default=False)
+    created_at = models.DateTimeField("建档时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "人员"
+        verbose_name_plural = "人员"
+        ordering = ["person_no"]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.masked_id_number}）"
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number)
+
+
+class Enrolment(models.Model):
+    """参保关系: person × unit × insurance type. Flexible workers have no unit."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "1", "正常参保"
+        SUSPENDED = "2", "暂停缴费"
+        ENDED = "3", "终止"
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="enrolments")
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="enrolments"
+    )
+    region = models.ForeignKey("core.Region", on_delete=models.PROTECT)
+    insurance_type = models.CharField("险种", max_length=3, choices=InsuranceType.choices)
+    start_period = models.PositiveIntegerField("参保年月")
+    stop_period = models.PositiveIntegerField("停保年月", null=True, blank=True)
+    status = models.CharField("参保状态", max_length=1, choices=Status.choices)
+    wage_base = models.DecimalField("缴费工资", max_digits=12, decimal_places=2, default=0)
+
+    class Meta:
+        verbose_name = "参保关系"
+        verbose_name_plural = "参保关系"
+        constraints = [
+            # One open enrolment per person and type across all units; work injury excepted.
+            models.UniqueConstraint(
+                fields=["person", "insurance_type"],
+                condition=Q(stop_period__isnull=True) & ~Q(insurance_type="410"),
+                name="enrolment_one_open_per_type",
+            ),
+            models.UniqueConstraint(
+                fields=["person", "unit", "insurance_type"],
+                condition=Q(stop_period__isnull=True, insurance_type="410"),
+                name="enrolment_one_open_injury_per_unit",
+            ),
+            models.CheckConstraint(
+                condition=Q(stop_period__isnull=True)
+                | Q(stop_period__gte=models.F("start_period")),
+                name="enrolment_start_before_stop",
+            ),
+            models.CheckConstraint(condition=Q(wage_base__gte=0), name="enrolment_base_nonneg"),
+        ]
+        indexes = [models.Index(fields=["unit", "status"])]

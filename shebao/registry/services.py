@@ -1,0 +1,115 @@
+"""Writes on the registry: units (by approved registration or at the counter) and persons."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+
+from shebao.core.audit import audit_record
+from shebao.core.ids import (
+    normalize_resident_id,
+    normalize_uscc,
+    resident_id_birth_date,
+    resident_id_sex,
+)
+from shebao.core.models import AuditEntry
+from shebao.core.sequences import next_person_no, next_unit_no
+from shebao.registry.models import InsuranceType, Person, Unit, UnitType, UnitTypeDefault
+
+FALLBACK_DEFAULTS = {  # DOMAIN §2, used when a region has no row of its own
+    UnitType.ENTERPRISE: ["110", "210", "310", "410"],
+    UnitType.PRIVATE_NON_ENTERPRISE: ["110", "210", "310", "410"],
+    UnitType.SOCIAL_ORG: ["110", "210", "310", "410"],
+    UnitType.INDIVIDUAL_BUSINESS: ["110", "210", "310", "410"],
+    UnitType.GOVERNMENT: ["120", "310", "410"],
+    UnitType.INSTITUTION: ["120", "210", "310", "410"],
+}
+
+UNIT_FIELDS = [
+    "name",
+    "uscc",
+    "org_code",
+    "unit_type",
+    "affiliation",
+    "insurance_place",
+    "insurance_types",
+    "address",
+    "legal_rep_name",
+    "legal_rep_id_number",
+    "contact_name",
+    "contact_mobile",
+    "industry",
+    "injury_risk_class",
+    "is_vip",
+]
+
+
+def default_insurance_types(region, unit_type: str) -> list[str]:
+    row = UnitTypeDefault.objects.filter(region=region, unit_type=unit_type).first()
+    return list(row.insurance_types) if row else list(FALLBACK_DEFAULTS.get(unit_type, []))
+
+
+def _staff_in_region(actor, region) -> bool:
+    return getattr(actor, "kind", None) == "staff" and actor.regions.filter(pk=region.pk).exists()
+
+
+def unit_create(*, actor, region, fields: dict) -> Unit:
+    """A unit enters the registry with its unit number. Called by the approval of a first
+    registration (inside its transaction) or by staff at the counter."""
+    if not _staff_in_region(actor, region):
+        audit_record(
+            actor=actor,
+            action="unit.create",
+            outcome=AuditEntry.Outcome.DENIED,
+            object_type="unit",
+            region=region,
+        )
+        raise PermissionDenied("只有本统筹区的经办人员可以登记单位")
+    data = {k: v for k, v in fields.items() if k in UNIT_FIELDS}
+    errors = {}
+    if data.get("uscc"):
+        try:
+            data["uscc"] = normalize_uscc(data["uscc"])
+        except ValidationError as e:
+            errors["uscc"] = e.messages
+    else:
+        data["uscc"] = None
+    try:
+        data["legal_rep_id_number"] = normalize_resident_id(data.get("legal_rep_id_number", ""))
+    except ValidationError as e:
+        errors["legal_rep_id_number"] = e.messages
+    if data.get("unit_type") not in UnitType.values:
+        errors["unit_type"] = "请选择单位类型"
+    types = [t for t in data.get("insurance_types") or [] if t in InsuranceType.values]
+    if not types and data.get("unit_type") in UnitType.values:
+        types = default_insurance_types(region, data["unit_type"])
+    data["insurance_types"] = types
+    if errors:
+        raise ValidationError(errors)
+    try:
+        with transaction.atomic():
+            unit = Unit.objects.create(unit_no=next_unit_no(region.code), region=region, **data)
+    except IntegrityError:
+        raise ValidationError({"uscc": "该统一社会信用代码已登记参保"}) from None
+    audit_record(actor=actor, action="unit.create", obj=unit, region=region)
+    return unit
+
+
+def person_create(*, actor, region, fields: dict) -> Person:
+    """建档: a person enters the registry (birth date and sex derived from the ID number)."""
+    if not _staff_in_region(actor, region):
+        raise PermissionDenied("只有本统筹区的经办人员可以建档")
+    id_number = normalize_resident_id(fields["id_number"])
+    data = {
+        k: v
+        for k, v in fields.items()
+        if k in {"name", "ethnicity", "hukou", "first_work_date", "mobile", "address"}
+    }
+    with transaction.atomic():
+        person = Person.objects.create(
+            person_no=next_person_no(region.code),
+            id_number=id_number,
+            birth_date=resident_id_birth_date(id_number),
+            sex=resident_id_sex(id_number),
+            **data,
+        )
+        audit_record(actor=actor, action="person.create", obj=person, region=region)
+    return person

@@ -1,0 +1,32 @@
+from django.conf import settings
+from django.urls import reverse
+
+from shebao.web.menus import PERSON_MENU, STAFF_MENU, UNIT_MENU
+
+
+def _menu(entries, user, path):
+    items = []
+    for label, name, needs in entries:
+        if needs == "admin" and not user.is_unit_admin:
+            continue
+        url = reverse(name)
+        items.append({"label": label, "url": url, "active": path == url})
+    return items
+
+
+def hall(request):
+    user = getattr(request, "user", None)
+    context = {"dev_console": settings.SHEBAO_DEV_CONSOLE, "hall": None, "menu": []}
+    if user is None or not user.is_authenticated:
+        return context
+    if user.kind == "operator":
+        context.update(hall="unit", hall_name="单位网厅", menu=_menu(UNIT_MENU, user, request.path))
+    elif user.kind == "person":
+        context.update(
+            hall="person", hall_name="个人网厅", menu=_menu(PERSON_MENU, user, request.path)
+        )
+    elif user.kind == "staff":
+        context.update(
+            hall="staff", hall_name="经办后台", menu=_menu(STAFF_MENU, user, request.path)
+        )
+    return context
