@@ -42,7 +42,7 @@ STAFF = {  # region -> (username, TOTP secret; fixed so the README and dev conso
     "610200": "demo_tc",
     "330100": "demo_hz",
 }
-TOTP_SECRET = "SHEBAODEMOTOTPAA"
+TOTP_SECRET = "SHEBAODEMOTOTPSECRETKEYFORDEMOS"
 
 UNITS = [
     # region, name, type, vip, persons, mobile
