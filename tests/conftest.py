@@ -1,0 +1,220 @@
+"""Shared fixtures: regions, a staff reviewer per region, units with their administrator, an
+insured person with a login, signed-in clients and material files."""
+
+import io
+import re
+from datetime import date
+
+import pytest
+from django.test import Client
+from PIL import Image
+
+from shebao.accounts.models import UnitOnlineRegistration, User
+from shebao.accounts.services import operator_internal_username
+from shebao.core.ids import make_resident_id, make_uscc
+from shebao.core.models import Region, SmsMessage
+from shebao.registry.models import Affiliation, Person, UnitType
+from shebao.registry.services import unit_create
+
+PASSWORD = "Passw0rd!x"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+@pytest.fixture(autouse=True)
+def _fast_media(settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        },
+    }
+
+
+@pytest.fixture
+def region_bj(db):
+    return Region.objects.create(code="110000", name="北京市", insurance_places=["北京市市本级"])
+
+
+@pytest.fixture
+def region_sh(db):
+    return Region.objects.create(code="310000", name="上海市", insurance_places=["上海市市本级"])
+
+
+def make_staff(username: str, *regions) -> User:
+    user = User(
+        username=username,
+        kind=User.Kind.STAFF,
+        display_name=f"{username}经办员",
+        mobile="13700000000",
+        totp_secret=TOTP_SECRET,
+        totp_confirmed=True,
+    )
+    user.set_password(PASSWORD)
+    user.save()
+    user.regions.add(*regions)
+    return user
+
+
+@pytest.fixture
+def staff_bj(region_bj):
+    return make_staff("staff_bj", region_bj)
+
+
+@pytest.fixture
+def staff_sh(region_sh):
+    return make_staff("staff_sh", region_sh)
+
+
+def make_unit(staff: User, region: Region, n: int, *, vip=False, unit_type=UnitType.ENTERPRISE):
+    unit = unit_create(
+        actor=staff,
+        region=region,
+        fields={
+            "name": f"测试单位{n}有限公司",
+            "uscc": make_uscc(f"91{region.code}MA0{n:02d}XK7P"),
+            "unit_type": unit_type,
+            "affiliation": Affiliation.CITY,
+            "address": "测试路1号",
+            "legal_rep_name": "李法人",
+            "legal_rep_id_number": make_resident_id("110101", date(1975, 5, 1), 11),
+            "contact_name": "王联系",
+            "contact_mobile": f"139000000{n:02d}",
+            "injury_risk_class": 2,
+            "is_vip": vip,
+        },
+    )
+    return unit
+
+
+def make_admin(unit, mobile: str | None = None) -> User:
+    registration = UnitOnlineRegistration.objects.create(
+        unit=unit, via=UnitOnlineRegistration.Via.REGISTRATION_CODE
+    )
+    user = User(
+        username=operator_internal_username(registration, "admin"),
+        kind=User.Kind.OPERATOR,
+        unit=unit,
+        registration=registration,
+        operator_account="admin",
+        display_name="王联系",
+        mobile=mobile or unit.contact_mobile,
+        is_unit_admin=True,
+    )
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+@pytest.fixture
+def unit_a(staff_bj, region_bj):
+    return make_unit(staff_bj, region_bj, 1)
+
+
+@pytest.fixture
+def unit_b(staff_bj, region_bj):
+    return make_unit(staff_bj, region_bj, 2)
+
+
+@pytest.fixture
+def admin_a(unit_a):
+    return make_admin(unit_a)
+
+
+@pytest.fixture
+def admin_b(unit_b):
+    return make_admin(unit_b)
+
+
+@pytest.fixture
+def person(region_bj):
+    return Person.objects.create(
+        person_no="110000000001",
+        id_number="11010519491231002X",
+        name="张晓红",
+        sex="2",
+        birth_date=date(1949, 12, 31),
+        mobile="13800000001",
+    )
+
+
+@pytest.fixture
+def person_user(person):
+    user = User(username="pperson", kind=User.Kind.PERSON, person=person, display_name=person.name)
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def staff_client(staff_bj):
+    return signed_in(staff_bj)
+
+
+@pytest.fixture
+def admin_client(admin_a):
+    return signed_in(admin_a)
+
+
+def last_sms_code(mobile: str) -> str:
+    """The newest verification code texted to `mobile` (read from the outbox)."""
+    for message in SmsMessage.objects.filter(mobile=mobile).order_by("-id"):
+        found = re.search(r"验证码 (\d{6})", message.text)
+        if found:
+            return found.group(1)
+    raise AssertionError(f"no verification code sent to {mobile}")
+
+
+def jpeg_bytes(size=(1200, 900), color=(200, 180, 160)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def png_bytes(size=(1000, 800)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, (240, 240, 240)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+VALID_USCC = "91350100M000100Y43"
+
+
+def registration_data(**overrides) -> dict:
+    """A valid first-registration form (without files)."""
+    data = {
+        "name": "新注册科技有限公司",
+        "uscc": VALID_USCC,
+        "unit_type": UnitType.ENTERPRISE,
+        "affiliation": Affiliation.CITY,
+        "region": "110000",
+        "insurance_place": "北京市市本级",
+        "address": "北京市海淀区测试路8号",
+        "legal_rep_name": "赵法人",
+        "legal_rep_id_number": "11010519491231002X",
+        "contact_name": "钱联系",
+        "contact_mobile": "13912345678",
+        "industry": "软件和信息技术服务业",
+        "injury_risk_class": "1",
+        "admin_account": "zhaoadmin",
+        "password": PASSWORD,
+        "password2": PASSWORD,
+    }
+    data.update(overrides)
+    return data
+
+
+def registration_files() -> dict:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return {
+        "licence": SimpleUploadedFile("营业执照.jpg", jpeg_bytes(), "image/jpeg"),
+        "legal_rep_id_front": SimpleUploadedFile("front.png", png_bytes(), "image/png"),
+        "legal_rep_id_back": SimpleUploadedFile("back.jpg", jpeg_bytes(), "image/jpeg"),
+    }
