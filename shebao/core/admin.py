@@ -1,0 +1,21 @@
+from django.contrib import admin
+
+from shebao.core.models import AuditEntry, Region, SmsMessage
+from shebao.web.admin_readonly import ReadOnlyAdmin
+
+
+@admin.register(Region)
+class RegionAdmin(ReadOnlyAdmin):
+    list_display = ["code", "name", "is_demo"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["at", "actor_label", "action", "object_label", "outcome"]
+    list_filter = ["outcome"]
+    search_fields = ["action", "object_id"]
+
+
+@admin.register(SmsMessage)
+class SmsMessageAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "purpose", "delivered"]

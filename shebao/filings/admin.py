@@ -1,0 +1,12 @@
+from django.contrib import admin
+
+from shebao.filings.models import Filing
+from shebao.web.admin_readonly import ReadOnlyAdmin
+
+
+@admin.register(Filing)
+class FilingAdmin(ReadOnlyAdmin):
+    list_display = ["serial_no", "kind", "state", "region", "unit", "submitted_at"]
+    list_filter = ["kind", "state"]
+    search_fields = ["serial_no"]
+    exclude = ["payload"]

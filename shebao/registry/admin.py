@@ -1,0 +1,23 @@
+from django.contrib import admin
+
+from shebao.registry.models import Enrolment, Person, Unit
+from shebao.web.admin_readonly import ReadOnlyAdmin
+
+
+@admin.register(Unit)
+class UnitAdmin(ReadOnlyAdmin):
+    list_display = ["unit_no", "name", "uscc", "unit_type", "region", "status", "is_vip"]
+    search_fields = ["unit_no", "name", "uscc"]
+
+
+@admin.register(Person)
+class PersonAdmin(ReadOnlyAdmin):
+    list_display = ["person_no", "name", "masked_id_number"]
+    search_fields = ["person_no", "name"]
+    exclude = ["id_number"]
+
+
+@admin.register(Enrolment)
+class EnrolmentAdmin(ReadOnlyAdmin):
+    list_display = ["person", "unit", "insurance_type", "start_period", "stop_period", "status"]
+    list_select_related = ["person", "unit"]
