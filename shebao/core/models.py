@@ -1,6 +1,12 @@
 """Regions, the append-only audit log and the SMS outbox."""
 
 from django.db import models
+from django.utils import timezone
+
+
+def this_month() -> int:
+    """The calendar month as a yyyyMM integer (Asia/Shanghai)."""
+    return int(timezone.localdate().strftime("%Y%m"))
 
 
 class Region(models.Model):
@@ -14,6 +20,8 @@ class Region(models.Model):
     is_demo = models.BooleanField("演示统筹区", default=False)
     # 参保地 choices (e.g. 市本级 / 各旗县), one per line; the registration form offers them.
     insurance_places = models.JSONField("参保地", default=list, blank=True)
+    # 当前结算期 (yyyyMM): the month units settle in; staff open the next one.
+    current_period = models.PositiveIntegerField("当前结算期", default=this_month)
 
     class Meta:
         verbose_name = "统筹区"

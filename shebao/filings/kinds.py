@@ -5,13 +5,36 @@ from django.utils.module_loading import import_string
 
 HANDLERS = {
     "unit_registration": "shebao.registry.registration.UnitRegistrationHandler",
+    "enrolment": "shebao.registry.enrolment.EnrolmentHandler",
+    "stop": "shebao.registry.enrolment.StopHandler",
+    "transfer_out": "shebao.registry.enrolment.TransferOutHandler",
+    "transfer_in": "shebao.registry.enrolment.TransferInHandler",
+    "person_key_change": "shebao.registry.changes.PersonKeyChangeHandler",
+    "person_general_change": "shebao.registry.changes.PersonGeneralChangeHandler",
+    "person_lock": "shebao.registry.changes.PersonLockHandler",
+    "unit_general_change": "shebao.registry.changes.UnitGeneralChangeHandler",
+    "unit_key_change": "shebao.registry.changes.UnitKeyChangeHandler",
 }
+
+
+class ReviewPolicy:
+    """When a submitted filing is decided without a reviewer (DOMAIN §3, seed 002)."""
+
+    ALWAYS = "always"  # always reviewed, VIP or not (key information changes)
+    VIP_AUTO = "vip_auto"  # VIP units: approved on submit; others reviewed (enrolment changes)
+    REGION = "region"  # VIP: on submit; others: per-region RegionFilingRule (default reviewed)
+    AUTO = "auto"  # approved on submit (general information changes)
 
 
 class FilingHandler:
     """What a kind must say about itself. Override what differs."""
 
     kind = ""
+    # the operator permission needed to file it (accounts.models.BusinessKind), None for public
+    business_kind: str | None = None
+    review_policy = ReviewPolicy.ALWAYS
+    # whether the filing carries persons (FilingRow); such a filing needs at least one
+    uses_rows = False
     # material slot -> Chinese label; all are required
     required_materials: dict[str, str] = {}
     duplicate_message = "已有相同内容的业务正在办理，不能重复申报"
@@ -19,7 +42,17 @@ class FilingHandler:
     labels: dict[str, str] = {}
 
     def check_permission(self, *, actor, unit) -> None:
-        raise NotImplementedError
+        """Unit kinds: an active operator of the unit allowed to file this business kind.
+        Another unit's filing is answered by the selectors with 404 before we get here."""
+        from django.core.exceptions import PermissionDenied
+
+        if (
+            getattr(actor, "kind", None) != "operator"
+            or unit is None
+            or actor.unit_id != unit.pk
+            or not actor.may_file(self.business_kind)
+        ):
+            raise PermissionDenied("您没有办理此项业务的权限")
 
     def clean_payload(self, payload: dict, *, filing) -> dict:
         """Validate business rules; raise ValidationError (field-keyed) or return the payload."""
@@ -32,8 +65,21 @@ class FilingHandler:
         return ""
 
     def apply(self, *, filing, actor) -> None:
-        """Make an approved filing take effect (inside the approving transaction)."""
+        """Make an approved filing take effect (inside the approving transaction). Row-based
+        kinds apply each approved row."""
+        for row in filing.rows.filter(result="approved").select_related("person"):
+            self.apply_row(filing=filing, row=row, actor=actor)
+
+    def apply_row(self, *, filing, row, actor) -> None:
         raise NotImplementedError
+
+    def row_display(self, row) -> list[tuple[str, str, str]]:
+        """(label, before, after) triples shown to the reviewer and the unit for one row."""
+        before = row.payload.get("before", {})
+        after = row.payload.get("after", row.payload)
+        return [
+            (label, before.get(key, ""), after.get(key, "")) for key, label in self.labels.items()
+        ]
 
     def on_returned(self, *, filing) -> None:
         """Tell the applicant (inside the returning transaction)."""

@@ -6,6 +6,15 @@ from django.db.models import Q
 
 class FilingKind(models.TextChoices):
     UNIT_REGISTRATION = "unit_registration", "单位首次参保登记"
+    ENROLMENT = "enrolment", "人员参保"
+    STOP = "stop", "人员停保"
+    TRANSFER_OUT = "transfer_out", "人员转出"
+    TRANSFER_IN = "transfer_in", "人员转入"
+    PERSON_KEY_CHANGE = "person_key_change", "人员关键信息变更"
+    PERSON_GENERAL_CHANGE = "person_general_change", "人员一般信息变更"
+    PERSON_LOCK = "person_lock", "人员信息锁定"
+    UNIT_GENERAL_CHANGE = "unit_general_change", "单位一般信息变更"
+    UNIT_KEY_CHANGE = "unit_key_change", "单位关键信息变更"
 
 
 class FilingState(models.TextChoices):
@@ -101,6 +110,7 @@ class FilingStep(models.Model):
         RETURN = "return", "回退"
         CANCEL = "cancel", "退单"
         REOPEN = "reopen", "重新打开"
+        AUTO_APPROVE = "auto", "自动审核通过"
 
     filing = models.ForeignKey(Filing, on_delete=models.CASCADE, related_name="steps")
     at = models.DateTimeField(auto_now_add=True)
@@ -139,4 +149,54 @@ class FilingMaterial(models.Model):
         ordering = ["slot", "id"]
         constraints = [
             models.UniqueConstraint(fields=["filing", "slot"], name="one_material_per_slot")
+        ]
+
+
+class FilingRow(models.Model):
+    """One person of a (batch) filing, with its own review result. While a row is open the
+    person can be in no other open filing (database constraint on the ID number)."""
+
+    class Result(models.TextChoices):
+        PENDING = "pending", "待审核"
+        APPROVED = "approved", "通过"
+        REFUSED = "refused", "不通过"
+
+    filing = models.ForeignKey(Filing, on_delete=models.CASCADE, related_name="rows")
+    person = models.ForeignKey(
+        "registry.Person", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    id_number = models.CharField("证件号码", max_length=32)
+    name = models.CharField("姓名", max_length=50)
+    payload = models.JSONField("内容", default=dict)
+    result = models.CharField(
+        "审核结果", max_length=10, choices=Result.choices, default=Result.PENDING
+    )
+    refuse_reason = models.CharField("不通过原因", max_length=200, blank=True)
+    is_open = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["id_number"],
+                condition=Q(is_open=True),
+                name="one_open_filing_per_person",
+            ),
+            models.CheckConstraint(
+                condition=~Q(result="refused") | ~Q(refuse_reason=""),
+                name="refused_row_has_reason",
+            ),
+        ]
+
+
+class RegionFilingRule(models.Model):
+    """Per region: whether a kind that is not always reviewed is approved on submit (seed 002)."""
+
+    region = models.ForeignKey("core.Region", on_delete=models.CASCADE)
+    kind = models.CharField("业务类型", max_length=40, choices=FilingKind.choices)
+    auto_approve = models.BooleanField("提交即通过", default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["region", "kind"], name="region_filing_rule_unique")
         ]

@@ -11,14 +11,16 @@ from django.utils import timezone
 from shebao.core.audit import actor_label, audit_record
 from shebao.core.models import AuditEntry
 from shebao.core.sequences import next_serial_no
-from shebao.filings.kinds import handler_for
+from shebao.filings.kinds import ReviewPolicy, handler_for
 from shebao.filings.materials import CheckedMaterial
 from shebao.filings.models import (
     EDITABLE_STATES,
     Filing,
     FilingMaterial,
+    FilingRow,
     FilingState,
     FilingStep,
+    RegionFilingRule,
 )
 
 RETURN_REASON_MAX = 500
@@ -66,6 +68,61 @@ def _store_materials(filing: Filing, materials: dict[str, CheckedMaterial]) -> N
         material.save()
 
 
+def open_filing_blocker(id_number: str, *, unit, exclude_filing=None) -> str | None:
+    """The message when a person is already in another not-yet-approved filing: the serial
+    number when it is the same unit's, only the fact when it is another unit's."""
+    rows = FilingRow.objects.filter(id_number=id_number, is_open=True).select_related("filing")
+    if exclude_filing is not None:
+        rows = rows.exclude(filing=exclude_filing)
+    row = rows.first()
+    if row is None:
+        return None
+    if unit is not None and row.filing.unit_id == unit.pk:
+        return (
+            f"{row.name}已在业务 {row.filing.serial_no}（{row.filing.get_kind_display()}）中办理，"
+            "请先提交办结或退单"
+        )
+    return f"{row.name}在其他单位有正在办理的业务，暂不能办理"
+
+
+def _store_rows(filing: Filing, rows: list[dict] | None) -> None:
+    """Replace the filing's rows. Each row: person (or None), id_number, name, payload."""
+    if rows is None:
+        return
+    errors = [
+        msg
+        for row in rows
+        if (msg := open_filing_blocker(row["id_number"], unit=filing.unit, exclude_filing=filing))
+    ]
+    if errors:
+        raise ValidationError(errors, code="open_filing")
+    filing.rows.all().delete()
+    try:
+        with transaction.atomic():
+            FilingRow.objects.bulk_create(
+                FilingRow(
+                    filing=filing,
+                    person=row.get("person"),
+                    id_number=row["id_number"],
+                    name=row["name"],
+                    payload=row.get("payload", {}),
+                )
+                for row in rows
+            )
+    except IntegrityError:
+        # A concurrent filing took one of the persons between the check and the insert.
+        errors = [
+            msg
+            for row in rows
+            if (
+                msg := open_filing_blocker(
+                    row["id_number"], unit=filing.unit, exclude_filing=filing
+                )
+            )
+        ]
+        raise ValidationError(errors or "该人员已有正在办理的业务", code="open_filing") from None
+
+
 def filing_create(
     *,
     actor,
@@ -76,6 +133,7 @@ def filing_create(
     unit=None,
     person=None,
     contact_mobile: str = "",
+    rows: list[dict] | None = None,
 ) -> Filing:
     """Save a new draft (保存): the serial number is given here."""
     handler = handler_for(kind)
@@ -101,6 +159,7 @@ def filing_create(
                 payload=payload,
             )
             _store_materials(filing, materials or {})
+            _store_rows(filing, rows)
             _step(filing, actor, FilingStep.Action.CREATE, "")
             audit_record(actor=actor, action=f"filing.create.{kind}", obj=filing, region=region)
     except IntegrityError:
@@ -115,8 +174,9 @@ def filing_update(
     payload: dict,
     materials: dict[str, CheckedMaterial] | None = None,
     contact_mobile: str | None = None,
+    rows: list[dict] | None = None,
 ) -> Filing:
-    """Edit a draft or returned filing."""
+    """Edit a draft or returned filing (rows, when given, replace the old ones)."""
     handler = handler_for(filing.kind)
     handler.check_permission(actor=actor, unit=filing.unit)
     payload = handler.clean_payload(payload, filing=filing)
@@ -132,6 +192,7 @@ def filing_update(
                 locked.contact_mobile = contact_mobile
             locked.save()
             _store_materials(locked, materials or {})
+            _store_rows(locked, rows)
             _step(locked, actor, FilingStep.Action.EDIT, locked.state)
             audit_record(actor=actor, action=f"filing.edit.{locked.kind}", obj=locked)
     except IntegrityError:
@@ -154,13 +215,53 @@ def filing_submit(*, actor, filing: Filing) -> Filing:
         ]
         if missing:
             raise ValidationError(f"请上传申报材料：{'、'.join(missing)}")
+        if handler.uses_rows and not locked.rows.exists():
+            raise ValidationError("业务中没有人员，不能提交")
         before = locked.state
         locked.state = FilingState.SUBMITTED
         locked.submitted_at = timezone.now()
         locked.save(update_fields=["state", "submitted_at", "updated_at"])
         _step(locked, actor, FilingStep.Action.SUBMIT, before)
         audit_record(actor=actor, action=f"filing.submit.{locked.kind}", obj=locked)
+        if approves_on_submit(locked):
+            _decide_approved(locked, actor=None, refused={}, note="")
     return locked
+
+
+def approves_on_submit(filing: Filing) -> bool:
+    """VIP units' filings are approved on submit except key-information changes; normal
+    units' follow the kind's policy and the region's rule (seed 002)."""
+    policy = handler_for(filing.kind).review_policy
+    if policy == ReviewPolicy.ALWAYS:
+        return False
+    if policy == ReviewPolicy.AUTO:
+        return True
+    if filing.unit is not None and filing.unit.is_vip:
+        return True
+    if policy == ReviewPolicy.REGION:
+        return RegionFilingRule.objects.filter(
+            region_id=filing.region_id, kind=filing.kind, auto_approve=True
+        ).exists()
+    return False
+
+
+def filing_delete(*, actor, filing: Filing) -> None:
+    """删除: only a draft that was never submitted disappears (with its rows and materials)."""
+    handler = handler_for(filing.kind)
+    handler.check_permission(actor=actor, unit=filing.unit)
+    with transaction.atomic():
+        locked = _locked(filing.pk)
+        if locked.state != FilingState.DRAFT or locked.submitted_at is not None:
+            raise ValidationError("只有从未提交过的待提交业务可以删除；已回退的业务请退单")
+        audit_record(
+            actor=actor,
+            action=f"filing.delete.{locked.kind}",
+            obj=locked,
+            detail={"serial_no": locked.serial_no},
+        )
+        for material in locked.materials.all():
+            material.file.delete(save=False)
+        locked.delete()
 
 
 def filing_cancel(*, actor, filing: Filing) -> Filing:
@@ -174,6 +275,7 @@ def filing_cancel(*, actor, filing: Filing) -> Filing:
         before = locked.state
         locked.state = FilingState.CANCELLED
         locked.save(update_fields=["state", "updated_at"])
+        locked.rows.update(is_open=False)
         _step(locked, actor, FilingStep.Action.CANCEL, before)
         audit_record(actor=actor, action=f"filing.cancel.{locked.kind}", obj=locked)
     return locked
@@ -207,19 +309,65 @@ def _review_target(actor, filing_id: int, action: str) -> Filing:
     return locked
 
 
-def filing_approve(*, actor, filing_id: int, note: str = "") -> Filing:
-    """Approve under a row lock: two reviewers can never both decide the same filing."""
+def _decide_approved(locked: Filing, *, actor, refused: dict[int, str], note: str) -> None:
+    """Rows named in `refused` get their reason; the rest are approved and applied."""
+    now = timezone.now()
+    rows = list(locked.rows.all())
+    unknown = set(refused) - {row.pk for row in rows}
+    if unknown:
+        raise ValidationError("不通过的人员不属于该业务")
+    for row in rows:
+        if row.pk in refused:
+            reason = (refused[row.pk] or "").strip()[:200]
+            if not reason:
+                raise ValidationError(f"请填写 {row.name} 不通过的原因")
+            row.result, row.refuse_reason = FilingRow.Result.REFUSED, reason
+        else:
+            row.result = FilingRow.Result.APPROVED
+        row.is_open = False
+    FilingRow.objects.bulk_update(rows, ["result", "refuse_reason", "is_open"])
+    handler_for(locked.kind).apply(filing=locked, actor=actor)
+    locked.state = FilingState.APPROVED
+    locked.decided_at = now
+    locked.decided_by = actor if getattr(actor, "is_authenticated", False) else None
+    locked.save()
+    if actor is None:
+        FilingStep.objects.create(
+            filing=locked,
+            actor=None,
+            actor_label="系统",
+            action=FilingStep.Action.AUTO_APPROVE,
+            from_state=FilingState.SUBMITTED,
+            to_state=locked.state,
+            note="VIP单位或免审业务，提交即办结",
+        )
+    else:
+        summary = f"{len(refused)} 人不通过" if refused else ""
+        _step(
+            locked,
+            actor,
+            FilingStep.Action.APPROVE,
+            FilingState.SUBMITTED,
+            note="；".join(x for x in (note[:300], summary) if x),
+        )
+    audit_record(
+        actor=actor,
+        action=f"filing.approve.{locked.kind}",
+        obj=locked,
+        detail={"refused_rows": len(refused), "auto": actor is None},
+    )
+
+
+def filing_approve(
+    *, actor, filing_id: int, note: str = "", refused: dict[int, str] | None = None
+) -> Filing:
+    """Approve under a row lock: two reviewers can never both decide the same filing.
+    `refused` maps row ids to the reason each refused person is listed with."""
     if getattr(actor, "kind", None) != "staff":
         raise PermissionDenied("只有经办人员可以审核")
     with transaction.atomic():
         locked = _review_target(actor, filing_id, "filing.approve")
-        handler_for(locked.kind).apply(filing=locked, actor=actor)
-        locked.state = FilingState.APPROVED
-        locked.decided_at = timezone.now()
-        locked.decided_by = actor
-        locked.save()
-        _step(locked, actor, FilingStep.Action.APPROVE, FilingState.SUBMITTED, note=note[:500])
-        audit_record(actor=actor, action=f"filing.approve.{locked.kind}", obj=locked)
+        _decide_approved(locked, actor=actor, refused=refused or {}, note=note)
     return locked
 
 

@@ -144,7 +144,11 @@ class Person(models.Model):
     first_work_date = models.DateField("参加工作日期", null=True, blank=True)
     mobile = models.CharField("手机号", max_length=11, blank=True)
     address = models.CharField("地址", max_length=200, blank=True)
+    photo = models.ImageField("社保卡照片", upload_to="photos/", blank=True)
     is_locked = models.BooleanField("信息锁定", default=False)
+    lock_reason = models.CharField("锁定原因", max_length=200, blank=True)
+    # The date of the person's last approved change; a stop date may not be before it.
+    last_change_date = models.DateField("最近变更日期", null=True, blank=True)
     created_at = models.DateTimeField("建档时间", auto_now_add=True)
 
     class Meta:
@@ -176,8 +180,35 @@ class Enrolment(models.Model):
     insurance_type = models.CharField("险种", max_length=3, choices=InsuranceType.choices)
     start_period = models.PositiveIntegerField("参保年月")
     stop_period = models.PositiveIntegerField("停保年月", null=True, blank=True)
+
+    class Scope(models.TextChoices):
+        REGULAR = "1", "城镇职工"
+        MIGRANT_TWO = "2", "农民工（两险）"
+        MIGRANT_FIVE = "5", "农民工（五险）"
+
+    class StopReason(models.TextChoices):
+        LEFT = "11", "离职"
+        DEATH = "21", "死亡"
+        RETIRED = "31", "退休"
+        EMIGRATED = "41", "出国定居"
+        TRANSFERRED = "51", "转出"
+        OTHER = "99", "其他"
+
     status = models.CharField("参保状态", max_length=1, choices=Status.choices)
     wage_base = models.DecimalField("缴费工资", max_digits=12, decimal_places=2, default=0)
+    scope = models.CharField("用工形式", max_length=1, choices=Scope.choices, default=Scope.REGULAR)
+    back_pay = models.BooleanField("补缴标志", default=False)
+    contract_start = models.DateField("劳动合同起始日期", null=True, blank=True)
+    contract_end = models.DateField("劳动合同终止日期", null=True, blank=True)
+    employment_registered = models.BooleanField("已办就业登记", default=False)
+    stop_date = models.DateField("停保日期", null=True, blank=True)
+    stop_reason = models.CharField("停保原因", max_length=2, choices=StopReason.choices, blank=True)
+    start_filing = models.ForeignKey(
+        "filings.Filing", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    stop_filing = models.ForeignKey(
+        "filings.Filing", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         verbose_name = "参保关系"
