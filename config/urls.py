@@ -5,6 +5,7 @@ from shebao.accounts import views as accounts_views
 from shebao.accounts import views_operators
 from shebao.core import views as core_views
 from shebao.filings import views as filings_views
+from shebao.filings import views_unit as filings_unit_views
 from shebao.registry import views as registry_views
 from shebao.registry import views_registration as reg
 from shebao.web import views as web_views
@@ -69,6 +70,14 @@ unit_patterns = (
             views_operators.operator_toggle,
             name="operator_toggle",
         ),
+        path("filings/todo/", filings_unit_views.todo, name="todo"),
+        path("filings/done/", filings_unit_views.done, name="done"),
+        path("filings/batch/", filings_unit_views.batch, name="filings_batch"),
+        path("filings/<str:serial_no>/", filings_unit_views.detail, name="filing"),
+        path("filings/<str:serial_no>/action/", filings_unit_views.action, name="filing_action"),
+        path("", include("shebao.registry.urls_enrolment")),
+        path("", include("shebao.registry.urls_changes")),
+        path("", include("shebao.registry.urls_queries")),
     ],
     "unit",
 )
@@ -91,6 +100,8 @@ staff_patterns = (
         ),
         path("units/<str:unit_no>/revoke/", registry_views.staff_unit_revoke, name="unit_revoke"),
         path("audit/", core_views.audit_log, name="audit"),
+        path("rules/", filings_views.region_rules, name="region_rules"),
+        path("", include("shebao.registry.urls_staff_changes")),
     ],
     "staff",
 )

@@ -35,6 +35,8 @@ class FilingHandler:
     review_policy = ReviewPolicy.ALWAYS
     # whether the filing carries persons (FilingRow); such a filing needs at least one
     uses_rows = False
+    # where the unit edits a draft or returned filing: a URL name taking serial_no, or ""
+    edit_url_name = ""
     # material slot -> Chinese label; all are required
     required_materials: dict[str, str] = {}
     duplicate_message = "已有相同内容的业务正在办理，不能重复申报"

@@ -81,3 +81,34 @@ def material_for_request(request, material_id: int) -> FilingMaterial:
     if filing.serial_no in request.session.get("registration_serials", []):
         return material
     raise Http404
+
+
+def unit_filings(actor) -> QuerySet[Filing]:
+    return Filing.objects.filter(unit_id=actor.unit_id)
+
+
+def unit_todo(actor, *, kind: str = "") -> QuerySet[Filing]:
+    """待办: drafts and returned filings (回退标志 and reason shown)."""
+    qs = unit_filings(actor).filter(state__in=[FilingState.DRAFT, FilingState.RETURNED])
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs.select_related("created_by").order_by("-updated_at", "-id")
+
+
+def unit_done(actor, *, kind: str = "", state: str = "") -> QuerySet[Filing]:
+    """已办: submitted, finished and cancelled filings."""
+    qs = unit_filings(actor).filter(
+        state__in=[FilingState.SUBMITTED, FilingState.APPROVED, FilingState.CANCELLED]
+    )
+    if kind:
+        qs = qs.filter(kind=kind)
+    if state:
+        qs = qs.filter(state=state)
+    return qs.select_related("decided_by").order_by("-submitted_at", "-id")
+
+
+def unit_filing_get(actor, serial_no: str) -> Filing:
+    try:
+        return unit_filings(actor).select_related("unit", "region").get(serial_no=serial_no)
+    except Filing.DoesNotExist:
+        raise Http404 from None

@@ -396,3 +396,21 @@ def filing_return(*, actor, filing_id: int, reason: str) -> Filing:
             detail={"reason": reason},
         )
     return locked
+
+
+def region_rules_set(*, actor, rules: dict[tuple[str, str], bool]) -> None:
+    """Staff set, for their own regions, which kinds normal units get approved on submit."""
+    allowed = set(actor.regions.values_list("code", flat=True)) if actor.kind == "staff" else set()
+    if any(region not in allowed for region, _ in rules):
+        audit_record(actor=actor, action="region_rules.set", outcome=AuditEntry.Outcome.DENIED)
+        raise PermissionDenied("只能设置本人经办统筹区的审核规则")
+    with transaction.atomic():
+        for (region, kind), auto in rules.items():
+            RegionFilingRule.objects.update_or_create(
+                region_id=region, kind=kind, defaults={"auto_approve": auto}
+            )
+        audit_record(
+            actor=actor,
+            action="region_rules.set",
+            detail={f"{r}:{k}": v for (r, k), v in rules.items()},
+        )

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from shebao.filings import selectors, services
 from shebao.filings.kinds import handler_for
-from shebao.filings.models import FilingKind, FilingState
+from shebao.filings.models import FilingKind, FilingState, RegionFilingRule
 from shebao.web.decorators import hall_required
 from shebao.web.forms import StyledForm
 
@@ -68,8 +68,16 @@ def review(request, serial_no: str):
         action = request.POST.get("action")
         try:
             if action == "approve":
+                refused = {
+                    int(key.removeprefix("refuse_")): value.strip()
+                    for key, value in request.POST.items()
+                    if key.startswith("refuse_") and key[7:].isdigit() and value.strip()
+                }
                 services.filing_approve(
-                    actor=request.user, filing_id=filing.pk, note=request.POST.get("note", "")
+                    actor=request.user,
+                    filing_id=filing.pk,
+                    note=request.POST.get("note", ""),
+                    refused=refused,
                 )
                 messages.success(request, f"业务 {serial_no} 已审核通过")
                 return redirect("staff:queue")
@@ -90,7 +98,9 @@ def review(request, serial_no: str):
         "filings/review.html",
         {
             "filing": filing,
-            "rows": handler.display_rows(filing.payload),
+            "rows": [{"row": r, "fields": handler.row_display(r)} for r in filing.rows.all()],
+            "refuse_inputs": filing.state == FilingState.SUBMITTED,
+            "payload_rows": handler.display_rows(filing.payload) if not handler.uses_rows else [],
             "materials": filing.materials.all(),
             "steps": selectors.filing_progress(filing),
             "return_form": return_form,
@@ -125,3 +135,30 @@ def approve_many(request):
     for line in failed:
         messages.error(request, line)
     return redirect("staff:queue")
+
+
+@hall_required("staff")
+def region_rules(request):
+    """Per region: which kinds of the REGION policy normal units get approved on submit."""
+    from shebao.filings.kinds import HANDLERS, ReviewPolicy
+
+    kinds = [
+        (k, FilingKind(k).label)
+        for k in HANDLERS
+        if handler_for(k).review_policy == ReviewPolicy.REGION
+    ]
+    regions = list(request.user.regions.all())
+    if request.method == "POST":
+        wanted = set(request.POST.getlist("auto"))
+        services.region_rules_set(
+            actor=request.user,
+            rules={(r.code, k): f"{r.code}:{k}" in wanted for r in regions for k, _ in kinds},
+        )
+        messages.success(request, "审核规则已保存")
+        return redirect("staff:region_rules")
+    current = {
+        (rule.region_id, rule.kind): rule.auto_approve
+        for rule in RegionFilingRule.objects.filter(region__in=regions)
+    }
+    grid = [(r, [(k, current.get((r.code, k), False)) for k, _ in kinds]) for r in regions]
+    return render(request, "filings/region_rules.html", {"kinds": kinds, "grid": grid})

@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from shebao.web.menus import PERSON_MENU, STAFF_MENU, UNIT_MENU
 
@@ -9,7 +9,10 @@ def _menu(entries, user, path):
     for label, name, needs in entries:
         if needs == "admin" and not user.is_unit_admin:
             continue
-        url = reverse(name)
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
         items.append({"label": label, "url": url, "active": path == url})
     return items
 

@@ -1,7 +1,16 @@
-"""The menus of the three halls. Each entry: (label, url name, business kind needed or None)."""
+"""The menus of the three halls. Each entry: (label, url name, who may see it).
+
+An entry whose URL name does not exist (yet) is left out rather than breaking every page."""
 
 UNIT_MENU = [
     ("首页", "unit:home", None),
+    ("待办业务", "unit:todo", None),
+    ("已办业务", "unit:done", None),
+    ("人员参保", "unit:enrolment_new", None),
+    ("人员停保", "unit:stop_new", None),
+    ("人员转移", "unit:transfer", None),
+    ("信息变更", "unit:changes", None),
+    ("参保职工名单", "unit:roster", None),
     ("单位基本信息", "unit:info", None),
     ("操作员管理", "unit:operators", "admin"),
 ]
@@ -14,5 +23,7 @@ STAFF_MENU = [
     ("首页", "staff:home", None),
     ("待审核业务", "staff:queue", None),
     ("参保单位", "staff:units", None),
+    ("人员锁定", "staff:person_lock", None),
+    ("审核规则", "staff:region_rules", None),
     ("审计日志", "staff:audit", None),
 ]

@@ -148,9 +148,15 @@ BAD_FIELDS = [
         "不是有效日期",
         id="legal-rep-id-date",
     ),
-    pytest.param({"contact_mobile": "1391234567"}, "contact_mobile", "请输入11位手机号码", id="mobile-10"),
-    pytest.param({"contact_mobile": "23912345678"}, "contact_mobile", "请输入11位手机号码", id="mobile-2"),
-    pytest.param({"contact_mobile": "1391234567a"}, "contact_mobile", "请输入11位手机号码", id="mobile-a"),
+    pytest.param(
+        {"contact_mobile": "1391234567"}, "contact_mobile", "请输入11位手机号码", id="mobile-10"
+    ),
+    pytest.param(
+        {"contact_mobile": "23912345678"}, "contact_mobile", "请输入11位手机号码", id="mobile-2"
+    ),
+    pytest.param(
+        {"contact_mobile": "1391234567a"}, "contact_mobile", "请输入11位手机号码", id="mobile-a"
+    ),
     pytest.param(
         {"password": "password1", "password2": "password1"},
         "password",
@@ -167,7 +173,9 @@ BAD_FIELDS = [
         id="password-has-account",
     ),
     pytest.param({"password2": "Other0rd!x"}, "password2", "两次输入的密码不一致", id="confirm"),
-    pytest.param({"admin_account": "赵管理员"}, "admin_account", "字母、数字或下划线", id="account"),
+    pytest.param(
+        {"admin_account": "赵管理员"}, "admin_account", "字母、数字或下划线", id="account"
+    ),
     pytest.param({"name": ""}, "name", "必填", id="name-missing"),
 ]
 
@@ -186,7 +194,9 @@ def test_missing_material_is_refused(client, region_bj):
 
 
 BAD_FILES = [
-    pytest.param(lambda: upload("伪装执照.jpg", gif_bytes()), ("伪装执照.jpg", "文件类型"), id="gif"),
+    pytest.param(
+        lambda: upload("伪装执照.jpg", gif_bytes()), ("伪装执照.jpg", "文件类型"), id="gif"
+    ),
     pytest.param(
         lambda: upload("说明.jpg", "这不是图片，只是一段文字。".encode() * 20),
         ("说明.jpg", "文件类型"),
@@ -196,7 +206,9 @@ BAD_FILES = [
         lambda: upload("bomb.png", bomb_png(), "image/png"), ("bomb.png", "图片尺寸过大"), id="bomb"
     ),
     pytest.param(
-        lambda: upload("tiny.jpg", jpeg_bytes((100, 80))), ("tiny.jpg", "图片过小（100×80"), id="small"
+        lambda: upload("tiny.jpg", jpeg_bytes((100, 80))),
+        ("tiny.jpg", "图片过小（100×80"),
+        id="small",
     ),
     pytest.param(lambda: upload("empty.jpg", b""), (), id="empty"),
     pytest.param(
@@ -236,7 +248,9 @@ def test_uscc_with_an_open_application_is_refused(client, region_bj):
     response = client.post("/register/", {**registration_data(name="另一家公司"), **small_files()})
 
     assert response.status_code == 200
-    assert form_errors(response)["uscc"] == ["该统一社会信用代码已有参保登记申请正在办理，不能重复申请"]
+    assert form_errors(response)["uscc"] == [
+        "该统一社会信用代码已有参保登记申请正在办理，不能重复申请"
+    ]
     assert list(Filing.objects.all()) == [pending]
     assert FilingMaterial.objects.count() == 3
     assert media_files() == files_before

@@ -5,52 +5,160 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0002_region_current_period'),
-        ('filings', '0001_initial'),
-        ('registry', '0001_initial'),
+        ("core", "0002_region_current_period"),
+        ("filings", "0001_initial"),
+        ("registry", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='filing',
-            name='kind',
-            field=models.CharField(choices=[('unit_registration', '单位首次参保登记'), ('enrolment', '人员参保'), ('stop', '人员停保'), ('transfer_out', '人员转出'), ('transfer_in', '人员转入'), ('person_key_change', '人员关键信息变更'), ('person_general_change', '人员一般信息变更'), ('person_lock', '人员信息锁定'), ('unit_general_change', '单位一般信息变更'), ('unit_key_change', '单位关键信息变更')], max_length=40, verbose_name='业务类型'),
+            model_name="filing",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("unit_registration", "单位首次参保登记"),
+                    ("enrolment", "人员参保"),
+                    ("stop", "人员停保"),
+                    ("transfer_out", "人员转出"),
+                    ("transfer_in", "人员转入"),
+                    ("person_key_change", "人员关键信息变更"),
+                    ("person_general_change", "人员一般信息变更"),
+                    ("person_lock", "人员信息锁定"),
+                    ("unit_general_change", "单位一般信息变更"),
+                    ("unit_key_change", "单位关键信息变更"),
+                ],
+                max_length=40,
+                verbose_name="业务类型",
+            ),
         ),
         migrations.AlterField(
-            model_name='filingstep',
-            name='action',
-            field=models.CharField(choices=[('create', '保存'), ('edit', '修改'), ('submit', '提交'), ('approve', '审核通过'), ('return', '回退'), ('cancel', '退单'), ('reopen', '重新打开'), ('auto', '自动审核通过')], max_length=10),
+            model_name="filingstep",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("create", "保存"),
+                    ("edit", "修改"),
+                    ("submit", "提交"),
+                    ("approve", "审核通过"),
+                    ("return", "回退"),
+                    ("cancel", "退单"),
+                    ("reopen", "重新打开"),
+                    ("auto", "自动审核通过"),
+                ],
+                max_length=10,
+            ),
         ),
         migrations.CreateModel(
-            name='FilingRow',
+            name="FilingRow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('id_number', models.CharField(max_length=32, verbose_name='证件号码')),
-                ('name', models.CharField(max_length=50, verbose_name='姓名')),
-                ('payload', models.JSONField(default=dict, verbose_name='内容')),
-                ('result', models.CharField(choices=[('pending', '待审核'), ('approved', '通过'), ('refused', '不通过')], default='pending', max_length=10, verbose_name='审核结果')),
-                ('refuse_reason', models.CharField(blank=True, max_length=200, verbose_name='不通过原因')),
-                ('is_open', models.BooleanField(default=True)),
-                ('filing', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rows', to='filings.filing')),
-                ('person', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='registry.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("id_number", models.CharField(max_length=32, verbose_name="证件号码")),
+                ("name", models.CharField(max_length=50, verbose_name="姓名")),
+                ("payload", models.JSONField(default=dict, verbose_name="内容")),
+                (
+                    "result",
+                    models.CharField(
+                        choices=[
+                            ("pending", "待审核"),
+                            ("approved", "通过"),
+                            ("refused", "不通过"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="审核结果",
+                    ),
+                ),
+                (
+                    "refuse_reason",
+                    models.CharField(blank=True, max_length=200, verbose_name="不通过原因"),
+                ),
+                ("is_open", models.BooleanField(default=True)),
+                (
+                    "filing",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rows",
+                        to="filings.filing",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="registry.person",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('is_open', True)), fields=('id_number',), name='one_open_filing_per_person'), models.CheckConstraint(condition=models.Q(models.Q(('result', 'refused'), _negated=True), models.Q(('refuse_reason', ''), _negated=True), _connector='OR'), name='refused_row_has_reason')],
+                "ordering": ["id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_open", True)),
+                        fields=("id_number",),
+                        name="one_open_filing_per_person",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("result", "refused"), _negated=True),
+                            models.Q(("refuse_reason", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="refused_row_has_reason",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='RegionFilingRule',
+            name="RegionFilingRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('unit_registration', '单位首次参保登记'), ('enrolment', '人员参保'), ('stop', '人员停保'), ('transfer_out', '人员转出'), ('transfer_in', '人员转入'), ('person_key_change', '人员关键信息变更'), ('person_general_change', '人员一般信息变更'), ('person_lock', '人员信息锁定'), ('unit_general_change', '单位一般信息变更'), ('unit_key_change', '单位关键信息变更')], max_length=40, verbose_name='业务类型')),
-                ('auto_approve', models.BooleanField(default=False, verbose_name='提交即通过')),
-                ('region', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='core.region')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("unit_registration", "单位首次参保登记"),
+                            ("enrolment", "人员参保"),
+                            ("stop", "人员停保"),
+                            ("transfer_out", "人员转出"),
+                            ("transfer_in", "人员转入"),
+                            ("person_key_change", "人员关键信息变更"),
+                            ("person_general_change", "人员一般信息变更"),
+                            ("person_lock", "人员信息锁定"),
+                            ("unit_general_change", "单位一般信息变更"),
+                            ("unit_key_change", "单位关键信息变更"),
+                        ],
+                        max_length=40,
+                        verbose_name="业务类型",
+                    ),
+                ),
+                ("auto_approve", models.BooleanField(default=False, verbose_name="提交即通过")),
+                (
+                    "region",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="core.region"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('region', 'kind'), name='region_filing_rule_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("region", "kind"), name="region_filing_rule_unique"
+                    )
+                ],
             },
         ),
     ]

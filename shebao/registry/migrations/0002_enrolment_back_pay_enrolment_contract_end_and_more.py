@@ -5,71 +5,99 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('filings', '0002_alter_filing_kind_alter_filingstep_action_filingrow_and_more'),
-        ('registry', '0001_initial'),
+        ("filings", "0002_alter_filing_kind_alter_filingstep_action_filingrow_and_more"),
+        ("registry", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='enrolment',
-            name='back_pay',
-            field=models.BooleanField(default=False, verbose_name='补缴标志'),
+            model_name="enrolment",
+            name="back_pay",
+            field=models.BooleanField(default=False, verbose_name="补缴标志"),
         ),
         migrations.AddField(
-            model_name='enrolment',
-            name='contract_end',
-            field=models.DateField(blank=True, null=True, verbose_name='劳动合同终止日期'),
+            model_name="enrolment",
+            name="contract_end",
+            field=models.DateField(blank=True, null=True, verbose_name="劳动合同终止日期"),
         ),
         migrations.AddField(
-            model_name='enrolment',
-            name='contract_start',
-            field=models.DateField(blank=True, null=True, verbose_name='劳动合同起始日期'),
+            model_name="enrolment",
+            name="contract_start",
+            field=models.DateField(blank=True, null=True, verbose_name="劳动合同起始日期"),
         ),
         migrations.AddField(
-            model_name='enrolment',
-            name='employment_registered',
-            field=models.BooleanField(default=False, verbose_name='已办就业登记'),
+            model_name="enrolment",
+            name="employment_registered",
+            field=models.BooleanField(default=False, verbose_name="已办就业登记"),
         ),
         migrations.AddField(
-            model_name='enrolment',
-            name='scope',
-            field=models.CharField(choices=[('1', '城镇职工'), ('2', '农民工（两险）'), ('5', '农民工（五险）')], default='1', max_length=1, verbose_name='用工形式'),
+            model_name="enrolment",
+            name="scope",
+            field=models.CharField(
+                choices=[("1", "城镇职工"), ("2", "农民工（两险）"), ("5", "农民工（五险）")],
+                default="1",
+                max_length=1,
+                verbose_name="用工形式",
+            ),
         ),
         migrations.AddField(
-            model_name='enrolment',
-            name='start_filing',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='filings.filing'),
+            model_name="enrolment",
+            name="start_filing",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="filings.filing",
+            ),
         ),
         migrations.AddField(
-            model_name='enrolment',
-            name='stop_date',
-            field=models.DateField(blank=True, null=True, verbose_name='停保日期'),
+            model_name="enrolment",
+            name="stop_date",
+            field=models.DateField(blank=True, null=True, verbose_name="停保日期"),
         ),
         migrations.AddField(
-            model_name='enrolment',
-            name='stop_filing',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='filings.filing'),
+            model_name="enrolment",
+            name="stop_filing",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="filings.filing",
+            ),
         ),
         migrations.AddField(
-            model_name='enrolment',
-            name='stop_reason',
-            field=models.CharField(blank=True, choices=[('11', '离职'), ('21', '死亡'), ('31', '退休'), ('41', '出国定居'), ('51', '转出'), ('99', '其他')], max_length=2, verbose_name='停保原因'),
+            model_name="enrolment",
+            name="stop_reason",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("11", "离职"),
+                    ("21", "死亡"),
+                    ("31", "退休"),
+                    ("41", "出国定居"),
+                    ("51", "转出"),
+                    ("99", "其他"),
+                ],
+                max_length=2,
+                verbose_name="停保原因",
+            ),
         ),
         migrations.AddField(
-            model_name='person',
-            name='last_change_date',
-            field=models.DateField(blank=True, null=True, verbose_name='最近变更日期'),
+            model_name="person",
+            name="last_change_date",
+            field=models.DateField(blank=True, null=True, verbose_name="最近变更日期"),
         ),
         migrations.AddField(
-            model_name='person',
-            name='lock_reason',
-            field=models.CharField(blank=True, max_length=200, verbose_name='锁定原因'),
+            model_name="person",
+            name="lock_reason",
+            field=models.CharField(blank=True, max_length=200, verbose_name="锁定原因"),
         ),
         migrations.AddField(
-            model_name='person',
-            name='photo',
-            field=models.ImageField(blank=True, upload_to='photos/', verbose_name='社保卡照片'),
+            model_name="person",
+            name="photo",
+            field=models.ImageField(blank=True, upload_to="photos/", verbose_name="社保卡照片"),
         ),
     ]
