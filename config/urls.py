@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from shebao.accounts import views as accounts_views
+from shebao.api.urls import api
 from shebao.accounts import views_operators
 from shebao.core import views as core_views
 from shebao.filings import views as filings_views
@@ -116,6 +117,7 @@ web_patterns = (
 )
 
 urlpatterns = [
+    path("api/", api.urls),
     path("", include(web_patterns)),
     path("accounts/", include(accounts_patterns)),
     path("register/", include(registration_patterns)),

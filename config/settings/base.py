@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "shebao.accounts",
     "shebao.registry",
     "shebao.filings",
+    "shebao.contributions",
     "shebao.web",
 ]
 
