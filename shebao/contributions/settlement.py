@@ -1,0 +1,381 @@
+"""Monthly settlement (结算, DOMAIN §4): one per unit and 结算期, the lines of the period plus
+the back-pay lines approved during it, totals for the payment notice, and the arrears rows
+that payments fill. Large units settle in the background with a progress bar."""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.http import Http404
+from django.utils import timezone
+from django_tasks import task
+
+from shebao.accounts.models import BusinessKind
+from shebao.contributions.engine import (
+    active_enrolments,
+    python_lines,
+    sql_insert_lines,
+    write_lines,
+)
+from shebao.contributions.models import Arrear, ContributionLine, Payment, Settlement
+from shebao.contributions.selectors import parameter_sets_in_force
+from shebao.core.audit import audit_record
+from shebao.core.models import AuditEntry
+from shebao.filings.models import Filing, FilingKind, FilingState
+from shebao.registry.models import Unit
+
+# Units with more enrolments than this settle in the background (the page never waits long).
+SYNC_LIMIT = 5000
+ZERO = Decimal("0.00")
+# Filings that change who or what a unit pays for: they must be finished before settling.
+CHANGE_KINDS = [
+    FilingKind.ENROLMENT,
+    FilingKind.STOP,
+    FilingKind.TRANSFER_IN,
+    FilingKind.TRANSFER_OUT,
+    "wage_annual",
+    "wage_monthly",
+    "back_pay",
+    "adjust_pay",
+    "supplement_pay",
+]
+
+
+def _may_settle(actor, unit: Unit) -> bool:
+    if getattr(actor, "kind", None) == "operator":
+        return actor.unit_id == unit.pk and actor.may_file(BusinessKind.SETTLEMENT)
+    if getattr(actor, "kind", None) == "staff":
+        return actor.regions.filter(pk=unit.region_id).exists()
+    return False
+
+
+def blocking_filings(unit: Unit):
+    """Open filings of the unit that change its contributions (有变动结算 waits for them)."""
+    return Filing.objects.filter(
+        unit=unit,
+        kind__in=CHANGE_KINDS,
+        state__in=[FilingState.DRAFT, FilingState.SUBMITTED, FilingState.RETURNED],
+    ).order_by("serial_no")
+
+
+def changed_since_last_settlement(unit: Unit) -> bool:
+    last = (
+        Settlement.objects.filter(unit=unit, state=Settlement.State.CONFIRMED)
+        .order_by("-settle_period")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    approved = Filing.objects.filter(unit=unit, kind__in=CHANGE_KINDS, state=FilingState.APPROVED)
+    if last is not None:
+        approved = approved.filter(decided_at__gt=last)
+    return approved.exists() or pending_back_pay(unit, unit.region.current_period).exists()
+
+
+def pending_back_pay(unit: Unit, period: int):
+    """Back-pay lines approved up to this 结算期 that no settlement has picked up yet."""
+    return ContributionLine.objects.filter(
+        unit=unit, settlement__isnull=True, withdrawn=False, settle_period__lte=period
+    )
+
+
+def _sum_python(rows, keys) -> dict:
+    """Money sums in Python (SQLite stores decimals as floats: never add them in SQL there)."""
+    out: dict = defaultdict(
+        lambda: {"n": 0, "base": ZERO, "unit": ZERO, "personal": ZERO, "persons": set()}
+    )
+    for row in rows:
+        key = tuple(row[k] for k in keys)
+        acc = out[key]
+        acc["n"] += 1
+        acc["base"] += row["base"]
+        acc["unit"] += row["unit_amount"]
+        acc["personal"] += row["personal_amount"]
+        acc["persons"].add(row["person_id"])
+    return out
+
+
+LINE_FIELDS = (
+    "item",
+    "belongs_period",
+    "kind",
+    "base",
+    "unit_amount",
+    "personal_amount",
+    "person_id",
+)
+
+
+def line_rows(lines) -> list[dict]:
+    return list(lines.values(*LINE_FIELDS))
+
+
+def notice_summary(rows: list[dict]) -> dict:
+    """The payment notice figures (单位缴费通知单): per item headcount, base, unit and personal
+    amounts for this month; back pay per item and 费款所属期; totals. Same numbers as the
+    Excel detail, summed from the same lines."""
+    current = [r for r in rows if r["kind"] == ContributionLine.Kind.NORMAL]
+    back = [r for r in rows if r["kind"] != ContributionLine.Kind.NORMAL]
+    by_item = _sum_python(current, ["item"])
+    by_back = _sum_python(back, ["item", "belongs_period"])
+    items = [
+        {
+            "item": k[0],
+            "headcount": len(v["persons"]),
+            "base": v["base"],
+            "unit": v["unit"],
+            "personal": v["personal"],
+            "total": v["unit"] + v["personal"],
+        }
+        for k, v in sorted(by_item.items())
+    ]
+    back_items = [
+        {
+            "item": k[0],
+            "belongs_period": k[1],
+            "headcount": len(v["persons"]),
+            "base": v["base"],
+            "unit": v["unit"],
+            "personal": v["personal"],
+            "total": v["unit"] + v["personal"],
+        }
+        for k, v in sorted(by_back.items())
+    ]
+    unit_total = sum((r["unit_amount"] for r in rows), ZERO)
+    personal_total = sum((r["personal_amount"] for r in rows), ZERO)
+    return {
+        "items": items,
+        "back_items": back_items,
+        "headcount": len({r["person_id"] for r in current}),
+        "unit_total": unit_total,
+        "personal_total": personal_total,
+        "total": unit_total + personal_total,
+    }
+
+
+def settlement_preview(*, actor, unit: Unit) -> dict:
+    """What settling now would produce (核对人数与缴费基数), computed without saving."""
+    if not _may_settle(actor, unit):
+        raise PermissionDenied("您没有办理结算的权限")
+    period = unit.region.current_period
+    lines = list(python_lines([unit], unit.region_id, period, settlements={unit.pk: None}))
+    rows = [{f: getattr(x, f) for f in LINE_FIELDS} for x in lines]
+    summary = notice_summary(rows + line_rows(pending_back_pay(unit, period)))
+    summary["period"] = period
+    summary["below_floor"] = sum(1 for x in lines if x.below_floor)
+    summary["above_cap"] = sum(1 for x in lines if x.above_cap)
+    return summary
+
+
+def settlement_start(*, actor, unit: Unit) -> Settlement:
+    """Settle the unit's current 结算期. Refused while a change filing is open; exactly one
+    settlement per unit and 结算期 even under concurrent clicks (database constraint)."""
+    if not _may_settle(actor, unit):
+        audit_record(
+            actor=actor, action="settlement.start", obj=unit, outcome=AuditEntry.Outcome.DENIED
+        )
+        raise PermissionDenied("您没有办理结算的权限")
+    period = unit.region.current_period
+    blockers = list(blocking_filings(unit).values_list("serial_no", "kind"))
+    if blockers:
+        listed = "、".join(
+            f"{s}（{FilingKind(k).label if k in FilingKind.values else k}）" for s, k in blockers
+        )
+        raise ValidationError(f"以下业务尚未办结，不能结算：{listed}", code="open_filings")
+    missing = set(active_enrolments([unit.pk], period).values_list("insurance_type", flat=True))
+    missing -= set(parameter_sets_in_force(unit.region_id, period))
+    if missing:
+        raise ValidationError(
+            f"{unit.region.name} {period} 缺少险种 {'、'.join(sorted(missing))} 的缴费参数，请联系经办机构"
+        )
+    kind = (
+        Settlement.Kind.WITH_CHANGE
+        if changed_since_last_settlement(unit)
+        else Settlement.Kind.NO_CHANGE
+    )
+    try:
+        with transaction.atomic():
+            settlement = Settlement.objects.create(
+                unit=unit,
+                region_id=unit.region_id,
+                settle_period=period,
+                kind=kind,
+                created_by=actor,
+            )
+            audit_record(
+                actor=actor,
+                action="settlement.start",
+                obj=unit,
+                detail={"period": period, "kind": kind},
+            )
+    except IntegrityError:
+        raise ValidationError(
+            f"{period} 已结算或正在结算，不能重复结算", code="duplicate"
+        ) from None
+    size = active_enrolments([unit.pk], period).count()
+    if size > SYNC_LIMIT:
+        transaction.on_commit(lambda: settle_in_background.enqueue(settlement_id=settlement.pk))
+    else:
+        settlement_compute(settlement.pk)
+        settlement.refresh_from_db()
+    return settlement
+
+
+@task()
+def settle_in_background(settlement_id: int) -> None:
+    settlement_compute(settlement_id)
+
+
+def _set_progress(settlement_id: int, value: int) -> None:
+    Settlement.objects.filter(pk=settlement_id).update(progress=min(99, value))
+
+
+def settlement_compute(settlement_id: int) -> None:
+    """Write the lines of a running settlement, pick up pending back pay, total it and
+    build its arrears rows; then mark it confirmed."""
+    settlement = Settlement.objects.select_related("unit").get(pk=settlement_id)
+    if settlement.state != Settlement.State.RUNNING:
+        return
+    unit, period = settlement.unit, settlement.settle_period
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            sql_insert_lines(
+                region_id=unit.region_id,
+                period=period,
+                settlement_filter="s.id = %(f0)s",
+                params=[settlement.pk],
+            )
+        else:
+            expected = max(1, active_enrolments([unit.pk], period).count())
+            write_lines(
+                python_lines([unit], unit.region_id, period, settlements={unit.pk: settlement.pk}),
+                progress=lambda n: _set_progress(settlement.pk, n * 100 // expected),
+            )
+        pending_back_pay(unit, period).update(settlement=settlement, settle_period=period)
+        finish_settlement(settlement)
+
+
+def finish_settlement(settlement: Settlement) -> None:
+    summary = notice_summary(line_rows(settlement.lines.filter(withdrawn=False)))
+    settlement.headcount = summary["headcount"]
+    settlement.unit_total = summary["unit_total"]
+    settlement.personal_total = summary["personal_total"]
+    settlement.state = Settlement.State.CONFIRMED
+    settlement.progress = 100
+    settlement.finished_at = timezone.now()
+    settlement.save()
+    rebuild_arrears(
+        unit_id=settlement.unit_id, person_id=None, settle_period=settlement.settle_period
+    )
+
+
+def rebuild_arrears(*, unit_id: int | None, person_id: int | None, settle_period: int) -> None:
+    """Recompute due and paid per item and 费款所属期 of one payer and 结算期, and the paid flag
+    of its lines. Payments of an item fill its oldest 费款所属期 first; a line counts as paid
+    when its item and 费款所属期 are fully paid."""
+    payer = f"U{unit_id}" if unit_id else f"P{person_id}"
+    lines = ContributionLine.objects.filter(
+        settle_period=settle_period, withdrawn=False, settlement__isnull=False
+    )
+    pays = Payment.objects.filter(settle_period=settle_period)
+    if unit_id:
+        lines, pays = lines.filter(unit_id=unit_id), pays.filter(unit_id=unit_id)
+    else:
+        lines = lines.filter(unit__isnull=True, person_id=person_id)
+        pays = pays.filter(unit__isnull=True, person_id=person_id)
+    due: dict[tuple[str, int], Decimal] = defaultdict(lambda: ZERO)
+    for item, belongs, u, p in lines.values_list(
+        "item", "belongs_period", "unit_amount", "personal_amount"
+    ):
+        due[(item, belongs)] += u + p
+    paid_by_item: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    last_paid: dict[str, object] = {}
+    for item, amount, paid_on in pays.values_list("item", "amount", "paid_on"):
+        paid_by_item[item] += amount
+        last_paid[item] = max(paid_on, last_paid.get(item, paid_on))
+    Arrear.objects.filter(payer=payer, settle_period=settle_period).delete()
+    rows, fully_paid = [], []
+    for item in sorted({k[0] for k in due}):
+        left = paid_by_item.get(item, ZERO)
+        for belongs in sorted(b for i, b in due if i == item):
+            amount = due[(item, belongs)]
+            paid = min(amount, left)
+            left -= paid
+            rows.append(
+                Arrear(
+                    payer=payer,
+                    unit_id=unit_id,
+                    person_id=person_id if not unit_id else None,
+                    region_id=lines.values_list("region_id", flat=True).first(),
+                    settle_period=settle_period,
+                    item=item,
+                    belongs_period=belongs,
+                    due=amount,
+                    paid=paid,
+                    last_paid_on=last_paid.get(item) if paid else None,
+                )
+            )
+            if paid == amount:
+                fully_paid.append((item, belongs))
+    Arrear.objects.bulk_create(rows)
+    lines.update(paid=False)
+    if fully_paid:
+        cond = Q()
+        for item, belongs in fully_paid:
+            cond |= Q(item=item, belongs_period=belongs)
+        lines.filter(cond).update(paid=True)
+
+
+def settlement_reopen(*, actor, settlement_id: int) -> Settlement:
+    """Staff reopen a settlement before any payment against it: its lines are withdrawn (kept),
+    its back-pay lines wait again for the next settlement, and the unit may settle again."""
+    if getattr(actor, "kind", None) != "staff":
+        raise PermissionDenied("只有经办人员可以撤销结算")
+    with transaction.atomic():
+        try:
+            settlement = Settlement.objects.select_for_update().get(
+                pk=settlement_id, region__in=actor.regions.all()
+            )
+        except Settlement.DoesNotExist:
+            raise Http404 from None
+        if settlement.state != Settlement.State.CONFIRMED:
+            raise ValidationError("只有已结算的记录可以撤销")
+        if Payment.objects.filter(
+            unit_id=settlement.unit_id, settle_period=settlement.settle_period
+        ).exists():
+            raise ValidationError("该结算期已有到账记录，不能撤销结算")
+        back = list(settlement.lines.exclude(kind=ContributionLine.Kind.NORMAL))
+        settlement.lines.update(withdrawn=True)
+        for line in back:  # the back pay waits for the next settlement again
+            line.pk = None
+            line.settlement = None
+            line.withdrawn = False
+            line.paid = False
+        ContributionLine.objects.bulk_create(back)
+        settlement.state = Settlement.State.WITHDRAWN
+        settlement.withdrawn_at = timezone.now()
+        settlement.withdrawn_by = actor
+        settlement.save()
+        Arrear.objects.filter(
+            payer=f"U{settlement.unit_id}", settle_period=settlement.settle_period
+        ).delete()
+        audit_record(
+            actor=actor,
+            action="settlement.reopen",
+            obj=settlement.unit,
+            detail={"period": settlement.settle_period, "settlement": settlement.pk},
+        )
+    return settlement
+
+
+def unpaid_periods(person, unit) -> list[int]:
+    """费款所属期 of the person's lines at the unit that are not fully paid (欠缴), oldest
+    first; a stop filing is refused while any exist (seed 001, Tianjin)."""
+    return sorted(
+        set(
+            ContributionLine.objects.filter(
+                person=person, unit=unit, withdrawn=False, paid=False, settlement__isnull=False
+            ).values_list("belongs_period", flat=True)
+        )
+    )
