@@ -33,12 +33,18 @@ def _fast_media(settings, tmp_path):
 
 @pytest.fixture
 def region_bj(db):
-    return Region.objects.create(code="110000", name="北京市", insurance_places=["北京市市本级"])
+    region, _ = Region.objects.update_or_create(
+        code="110000", defaults={"name": "北京市", "insurance_places": ["北京市市本级"]}
+    )
+    return region
 
 
 @pytest.fixture
 def region_sh(db):
-    return Region.objects.create(code="310000", name="上海市", insurance_places=["上海市市本级"])
+    region, _ = Region.objects.update_or_create(
+        code="310000", defaults={"name": "上海市", "insurance_places": ["上海市市本级"]}
+    )
+    return region
 
 
 def make_staff(username: str, *regions) -> User:
