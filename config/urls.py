@@ -79,11 +79,21 @@ unit_patterns = (
         path("", include("shebao.registry.urls_enrolment")),
         path("", include("shebao.registry.urls_changes")),
         path("", include("shebao.registry.urls_queries")),
+        path("", include("shebao.contributions.urls_settlement_unit")),
+        path("", include("shebao.contributions.urls_payments_unit")),
+        path("", include("shebao.contributions.urls_backpay_unit")),
+        path("", include("shebao.contributions.urls_wages_unit")),
     ],
     "unit",
 )
 
-person_patterns = ([path("", registry_views.person_home, name="home")], "person")
+person_patterns = (
+    [
+        path("", registry_views.person_home, name="home"),
+        path("", include("shebao.contributions.urls_person")),
+    ],
+    "person",
+)
 
 staff_patterns = (
     [
@@ -103,6 +113,10 @@ staff_patterns = (
         path("audit/", core_views.audit_log, name="audit"),
         path("rules/", filings_views.region_rules, name="region_rules"),
         path("", include("shebao.registry.urls_staff_changes")),
+        path("", include("shebao.contributions.urls_settlement_staff")),
+        path("", include("shebao.contributions.urls_payments_staff")),
+        path("", include("shebao.contributions.urls_backpay_staff")),
+        path("", include("shebao.contributions.urls_params_staff")),
     ],
     "staff",
 )
@@ -112,6 +126,7 @@ web_patterns = (
         path("", web_views.home, name="home"),
         path("dev/", core_views.dev_console, name="dev_console"),
         path("materials/<int:material_id>/", filings_views.material_file, name="material"),
+        path("", include("shebao.contributions.urls_public")),
     ],
     "web",
 )

@@ -1,4 +1,8 @@
-"""Benchmarks: ./dev bench (DATABASE_URL selects PostgreSQL)."""
+"""Benchmarks: ./dev bench (DATABASE_URL selects PostgreSQL).
+
+Also the settings of the gunicorn server `./dev bench roster` starts: its URLconf is
+bench/urls.py, the project's URLs plus the bare baseline view the roster benchmark compares with.
+"""
 
 from .base import *  # noqa: F403
 
@@ -7,3 +11,4 @@ ALLOWED_HOSTS = ["*"]
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
+ROOT_URLCONF = "bench.urls"

@@ -11,12 +11,19 @@ UNIT_MENU = [
     ("人员转移", "unit:transfer", None),
     ("信息变更", "unit:changes", None),
     ("参保职工名单", "unit:roster", None),
+    ("缴费基数申报", "unit:wages", None),
+    ("单位结算", "unit:settlement", None),
+    ("补缴", "unit:backpay", None),
+    ("社保应付", "unit:payable", None),
     ("单位基本信息", "unit:info", None),
     ("操作员管理", "unit:operators", "admin"),
 ]
 
 PERSON_MENU = [
     ("首页", "person:home", None),
+    ("缴费记录", "person:contributions", None),
+    ("个人账户", "person:account", None),
+    ("灵活就业", "person:flexible", None),
 ]
 
 STAFF_MENU = [
@@ -25,5 +32,9 @@ STAFF_MENU = [
     ("参保单位", "staff:units", None),
     ("人员锁定", "staff:person_lock", None),
     ("审核规则", "staff:region_rules", None),
+    ("缴费参数", "staff:parameters", None),
+    ("当期缴费核定", "staff:settlements", None),
+    ("到账登记", "staff:payments", None),
+    ("欠费查询", "staff:arrears", None),
     ("审计日志", "staff:audit", None),
 ]

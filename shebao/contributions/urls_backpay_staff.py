@@ -1,0 +1,3 @@
+"""URL patterns included into a hall namespace by config/urls.py."""
+
+urlpatterns = []
