@@ -5,7 +5,7 @@ from ninja.renderers import JSONRenderer
 
 
 class ChineseJSONRenderer(JSONRenderer):
-    """Chinese messages readable in the raw JSON (no \u escapes)."""
+    """Chinese messages readable in the raw JSON (no unicode escapes)."""
 
     json_dumps_params = {"ensure_ascii": False}
 
