@@ -363,3 +363,40 @@ class FlexibleEnrolment(models.Model):
                 name="one_open_flexible_enrolment",
             ),
         ]
+
+
+class RegionSettlementJob(models.Model):
+    """当期缴费核定: settling every unit of a region for a period as one background job."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "排队中"
+        RUNNING = "running", "进行中"
+        DONE = "done", "已完成"
+        FAILED = "failed", "失败"
+
+    region = models.ForeignKey("core.Region", on_delete=models.PROTECT, related_name="+")
+    settle_period = models.PositiveIntegerField("结算期")
+    state = models.CharField("状态", max_length=8, choices=State.choices, default=State.QUEUED)
+    total_units = models.PositiveIntegerField(default=0)
+    done_units = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField("未结算单位", default=list, blank=True)
+    lines = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "settle_period"],
+                condition=Q(state__in=["queued", "running"]),
+                name="one_running_region_job",
+            )
+        ]
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.DONE:
+            return 100
+        return self.done_units * 100 // self.total_units if self.total_units else 0

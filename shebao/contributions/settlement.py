@@ -19,7 +19,13 @@ from shebao.contributions.engine import (
     sql_insert_lines,
     write_lines,
 )
-from shebao.contributions.models import Arrear, ContributionLine, Payment, Settlement
+from shebao.contributions.models import (
+    Arrear,
+    ContributionLine,
+    Payment,
+    RegionSettlementJob,
+    Settlement,
+)
 from shebao.contributions.selectors import parameter_sets_in_force
 from shebao.core.audit import audit_record
 from shebao.core.models import AuditEntry
@@ -379,3 +385,218 @@ def unpaid_periods(person, unit) -> list[int]:
             ).values_list("belongs_period", flat=True)
         )
     )
+
+
+# --- back office: settle a whole region (当期缴费核定) and open the next period ----------------
+
+
+def _staff_region(actor, region_code: str):
+    if getattr(actor, "kind", None) != "staff":
+        raise PermissionDenied("只有经办人员可以办理")
+    region = actor.regions.filter(pk=region_code).first()
+    if region is None:
+        raise Http404
+    return region
+
+
+def region_settle_all_start(*, actor, region_code: str) -> RegionSettlementJob:
+    """Queue the job settling every unit of the region that has not settled the current
+    period; the page shows its progress."""
+
+    region = _staff_region(actor, region_code)
+    try:
+        with transaction.atomic():
+            job = RegionSettlementJob.objects.create(
+                region=region, settle_period=region.current_period, created_by=actor
+            )
+            audit_record(
+                actor=actor,
+                action="settlement.region_job",
+                obj=region,
+                detail={"period": region.current_period},
+            )
+    except IntegrityError:
+        raise ValidationError("该统筹区本期核定任务正在进行，请勿重复提交") from None
+    transaction.on_commit(lambda: region_settle_all_task.enqueue(job_id=job.pk))
+    return job
+
+
+@task()
+def region_settle_all_task(job_id: int) -> None:
+    region_settle_all_run(job_id)
+
+
+def region_settle_all_run(job_id: int) -> None:
+
+    job = RegionSettlementJob.objects.select_related("region").get(pk=job_id)
+    if job.state != RegionSettlementJob.State.QUEUED:
+        return
+    period = job.settle_period
+    settled = (
+        Settlement.objects.filter(settle_period=period)
+        .exclude(state=Settlement.State.WITHDRAWN)
+        .values("unit_id")
+    )
+    units = list(
+        Unit.objects.filter(region=job.region, status=Unit.Status.ACTIVE)
+        .exclude(pk__in=settled)
+        .filter(
+            pk__in=active_enrolments(
+                Unit.objects.filter(region=job.region).values_list("pk", flat=True), period
+            ).values("unit_id")
+        )
+        .order_by("unit_no")
+    )
+    blocked = set(
+        Filing.objects.filter(
+            unit__in=units,
+            kind__in=CHANGE_KINDS,
+            state__in=[FilingState.DRAFT, FilingState.SUBMITTED, FilingState.RETURNED],
+        ).values_list("unit_id", flat=True)
+    )
+    skipped = [u.unit_no for u in units if u.pk in blocked]
+    units = [u for u in units if u.pk not in blocked]
+    RegionSettlementJob.objects.filter(pk=job.pk).update(
+        state=RegionSettlementJob.State.RUNNING, total_units=len(units), skipped=skipped
+    )
+    try:
+        lines = settle_units(
+            units,
+            job.region_id,
+            period,
+            actor=job.created_by,
+            progress=lambda done: RegionSettlementJob.objects.filter(pk=job.pk).update(
+                done_units=done
+            ),
+        )
+    except Exception as exc:  # the job page shows what went wrong
+        RegionSettlementJob.objects.filter(pk=job.pk).update(
+            state=RegionSettlementJob.State.FAILED,
+            error=str(exc)[:500],
+            finished_at=timezone.now(),
+        )
+        raise
+    RegionSettlementJob.objects.filter(pk=job.pk).update(
+        state=RegionSettlementJob.State.DONE,
+        done_units=len(units),
+        lines=lines,
+        finished_at=timezone.now(),
+    )
+
+
+def settle_units(units: list[Unit], region_id: str, period: int, *, actor, progress=None) -> int:
+    """Settle many units of one region at once. PostgreSQL: settlements in one INSERT, lines
+    in one INSERT … SELECT per parameter set, totals in one UPDATE, arrears in one INSERT …
+    SELECT. SQLite: the Python path unit by unit. Returns the number of lines written."""
+    if not units:
+        return 0
+    now = timezone.now()
+    with transaction.atomic():
+        Settlement.objects.bulk_create(
+            Settlement(
+                unit=u,
+                region_id=region_id,
+                settle_period=period,
+                kind=Settlement.Kind.NO_CHANGE,
+                created_by=actor,
+            )
+            for u in units
+        )
+        ids = dict(
+            Settlement.objects.filter(
+                unit__in=units, settle_period=period, state=Settlement.State.RUNNING
+            ).values_list("unit_id", "pk")
+        )
+        if connection.vendor == "postgresql":
+            written = sql_insert_lines(
+                region_id=region_id,
+                period=period,
+                settlement_filter="s.region_id = %(f0)s AND s.settle_period = %(f1)s"
+                " AND s.state = 'running'",
+                params=[region_id, period],
+            )
+            for unit_id, sid in ids.items():
+                pending = ContributionLine.objects.filter(
+                    unit_id=unit_id,
+                    settlement__isnull=True,
+                    withdrawn=False,
+                    settle_period__lte=period,
+                )
+                pending.update(settlement_id=sid, settle_period=period)
+            _finish_many_sql(region_id, period, now)
+            if progress:
+                progress(len(units))
+            return written
+        written = 0
+        for i, unit in enumerate(units, start=1):
+            written += write_lines(
+                python_lines([unit], region_id, period, settlements={unit.pk: ids[unit.pk]})
+            )
+            pending_back_pay(unit, period).update(settlement_id=ids[unit.pk], settle_period=period)
+            finish_settlement(Settlement.objects.get(pk=ids[unit.pk]))
+            if progress and i % 20 == 0:
+                progress(i)
+        return written
+
+
+def _finish_many_sql(region_id: str, period: int, now) -> None:
+    """Totals and arrears of every running settlement of the region and period, set-based."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            UPDATE contributions_settlement s SET
+                headcount = t.headcount, unit_total = t.unit_total,
+                personal_total = t.personal_total, state = 'confirmed', progress = 100,
+                finished_at = %(now)s
+            FROM (
+                SELECT settlement_id,
+                       COUNT(DISTINCT person_id) FILTER (WHERE kind = 'normal') AS headcount,
+                       SUM(unit_amount) AS unit_total, SUM(personal_amount) AS personal_total
+                FROM contributions_contributionline
+                WHERE settle_period = %(period)s AND region_id = %(region)s AND NOT withdrawn
+                GROUP BY settlement_id
+            ) t
+            WHERE s.id = t.settlement_id AND s.state = 'running'
+            """,
+            {"period": period, "region": region_id, "now": now},
+        )
+        # settlements without lines (nothing active) are confirmed empty
+        cur.execute(
+            "UPDATE contributions_settlement SET state = 'confirmed', progress = 100,"
+            " finished_at = %(now)s WHERE region_id = %(region)s AND settle_period = %(period)s"
+            " AND state = 'running'",
+            {"period": period, "region": region_id, "now": now},
+        )
+        cur.execute(
+            """
+            INSERT INTO contributions_arrear (payer, unit_id, person_id, region_id, settle_period,
+                item, belongs_period, due, paid, last_paid_on)
+            SELECT 'U' || l.unit_id, l.unit_id, NULL, l.region_id, l.settle_period, l.item,
+                   l.belongs_period, SUM(l.unit_amount + l.personal_amount), 0, NULL
+            FROM contributions_contributionline l
+            JOIN contributions_settlement s ON s.id = l.settlement_id
+            WHERE s.region_id = %(region)s AND s.settle_period = %(period)s
+              AND s.finished_at = %(now)s AND NOT l.withdrawn
+            GROUP BY l.unit_id, l.region_id, l.settle_period, l.item, l.belongs_period
+            """,
+            {"period": period, "region": region_id, "now": now},
+        )
+
+
+def region_open_next_period(*, actor, region_code: str) -> int:
+    """Staff open the next settlement period of their region."""
+    from shebao.core.periods import Period
+
+    with transaction.atomic():
+        region = _staff_region(actor, region_code)
+        region = type(region).objects.select_for_update().get(pk=region.pk)
+        before = region.current_period
+        region.current_period = int(Period.parse(before).next())
+        region.save(update_fields=["current_period"])
+        audit_record(
+            actor=actor,
+            action="region.next_period",
+            obj=region,
+            detail={"before": before, "after": region.current_period},
+        )
+    return region.current_period

@@ -29,7 +29,7 @@ def enrol(unit, n: int, wages=None) -> list[Person]:
     for i in range(n):
         person = Person.objects.create(
             person_no=f"P{unit.pk:03d}{i:05d}",
-            id_number=make_resident_id("110101", date(1980, 1, 1 + i % 28), 100 + i),
+            id_number=make_resident_id("110101", date(1960 + unit.pk % 40, 1, 1 + i % 28), 100 + i),
             name=f"职工{i}",
             sex="1",
             birth_date=date(1980, 1, 1 + i % 28),
@@ -184,3 +184,52 @@ def test_payments_fill_items_and_mark_lines_paid(settling):
     )
     rebuild_arrears(unit_id=unit.pk, person_id=None, settle_period=PERIOD)
     assert ContributionLine.objects.filter(item="110", paid=False).count() == 0
+
+
+@pytest.mark.django_db
+def test_region_job_settles_all_units_like_single_settlements(region_bj, staff_bj):
+    from shebao.contributions.models import RegionSettlementJob
+    from shebao.contributions.settlement import region_settle_all_run
+
+    region_bj.current_period = PERIOD
+    region_bj.save()
+    units = [make_unit(staff_bj, region_bj, n) for n in (11, 12, 13)]
+    for unit in units:
+        enrol(unit, 4)
+    blocked = make_unit(staff_bj, region_bj, 14)
+    enrol(blocked, 2)
+    Filing.objects.create(
+        serial_no="20260101000009", kind=FilingKind.STOP, region=region_bj, unit=blocked, title="x"
+    )
+    job = RegionSettlementJob.objects.create(
+        region=region_bj, settle_period=PERIOD, created_by=staff_bj
+    )
+    region_settle_all_run(job.pk)
+    job.refresh_from_db()
+    assert job.state == "done" and job.total_units == 3
+    assert job.skipped == [blocked.unit_no]
+    sets = [to_params(ps) for ps in parameter_sets_in_force("110000", PERIOD).values()]
+    for unit in units:
+        s = Settlement.objects.get(unit=unit, settle_period=PERIOD)
+        assert s.state == "confirmed" and s.headcount == 4
+        expected = sum(
+            compute(sets, e.wage_base, injury_rate=D("0.004")).total
+            for e in Enrolment.objects.filter(unit=unit, insurance_type="110")
+        )
+        assert s.unit_total + s.personal_total == expected
+        arrears = Arrear.objects.filter(payer=f"U{unit.pk}", settle_period=PERIOD)
+        assert sum(a.due for a in arrears) == expected
+    assert not Settlement.objects.filter(unit=blocked).exists()
+
+
+@pytest.mark.django_db
+def test_open_next_period(region_bj, staff_bj, staff_sh, region_sh):
+    from django.http import Http404
+
+    from shebao.contributions.settlement import region_open_next_period
+
+    region_bj.current_period = 202512
+    region_bj.save()
+    assert region_open_next_period(actor=staff_bj, region_code="110000") == 202601
+    with pytest.raises(Http404):
+        region_open_next_period(actor=staff_sh, region_code="110000")
