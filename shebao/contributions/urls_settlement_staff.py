@@ -1,3 +1,14 @@
-"""URL patterns included into a hall namespace by config/urls.py."""
+"""URL patterns included into the staff namespace by config/urls.py."""
 
-urlpatterns = []
+from django.urls import path
+
+from shebao.contributions import views_settlement as v
+
+urlpatterns = [
+    path("settlements/", v.staff_settlements, name="settlements"),
+    path("settlements/job/", v.staff_region_job, name="settlement_job"),
+    path("settlements/job/<int:job_id>/", v.staff_job_progress, name="settlement_job_progress"),
+    path("settlements/next-period/", v.staff_next_period, name="settlement_next_period"),
+    path("settlements/<int:settlement_id>/", v.staff_notice, name="settlement_notice"),
+    path("settlements/<int:settlement_id>/reopen/", v.staff_reopen, name="settlement_reopen"),
+]

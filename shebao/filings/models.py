@@ -151,6 +151,13 @@ class FilingMaterial(models.Model):
             models.UniqueConstraint(fields=["filing", "slot"], name="one_material_per_slot")
         ]
 
+    @property
+    def label(self) -> str:
+        """What the material is (e.g. 营业执照), from the filing kind's list of materials."""
+        from shebao.filings.kinds import handler_for
+
+        return handler_for(self.filing.kind).required_materials.get(self.slot, self.slot)
+
 
 class FilingRow(models.Model):
     """One person of a (batch) filing, with its own review result. While a row is open the

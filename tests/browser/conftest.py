@@ -38,8 +38,9 @@ def pytest_collection_modifyitems(items):
 def browser():
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not found (install Debian's chromium, e.g. via ./dev test)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS

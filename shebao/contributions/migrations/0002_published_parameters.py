@@ -34,6 +34,18 @@ RATES = {
         ("410", "0.002", "0", "0", "；工伤按单位费率，此处为一类行业基准"),
     ],
 }
+# 机关事业单位养老保险 (国发〔2015〕2号) with 职业年金 (国办发〔2015〕18号): 16 % / 8 %, annuity
+# 8 % / 4 %, on the same floor and cap.
+INSTITUTION = (
+    "120",
+    "0.16",
+    "0.08",
+    "0",
+    "；机关事业单位养老保险（国发〔2015〕2号），职业年金单位8%、个人4%（国办发〔2015〕18号）",
+)
+for _rates in RATES.values():
+    _rates.append(INSTITUTION)
+
 INTEREST = {
     2016: "8.31",
     2017: "7.12",
@@ -66,6 +78,8 @@ def forwards(apps, schema_editor):
                     "unit_rate": D(unit_rate),
                     "personal_rate": D(personal_rate),
                     "personal_fixed": D(personal_fixed),
+                    "annuity_unit_rate": D("0.08") if item == "120" else D(0),
+                    "annuity_personal_rate": D("0.04") if item == "120" else D(0),
                     "source": source + note,
                     "status": "unverified",
                 },

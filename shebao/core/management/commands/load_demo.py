@@ -55,6 +55,15 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国玉兰志强春梅海燕晓东"
 AREAS = {"110000": ["110101", "110105", "110108"], "310000": ["310101", "310104", "310115"]}
 
+DEMO_RATES = [
+    ("110", "0.16", "0.08"),
+    ("120", "0.16", "0.08"),
+    ("210", "0.005", "0.005"),
+    ("310", "0.08", "0.02"),
+    ("410", "0.004", "0"),
+    ("510", "0.008", "0"),
+]
+
 PERSON_DEMO = ("11010519491231002X", "张晓红", "13800000001")
 
 
@@ -82,6 +91,7 @@ class Command(BaseCommand):
                 UnitTypeDefault.objects.get_or_create(
                     region=regions[code], unit_type=unit_type, defaults={"insurance_types": types}
                 )
+        self.demo_parameters(regions)
         staff = {}
         for code, username in STAFF.items():
             user = User(
@@ -165,6 +175,35 @@ class Command(BaseCommand):
         )
         user.set_password(DEMO_PASSWORD)
         user.save()
+
+    def demo_parameters(self, regions):
+        """Invented but plausible parameter sets for the seeds' cities (status 演示数据)."""
+        from decimal import Decimal as D
+
+        from shebao.contributions.models import ParameterSet, RegionPolicy
+
+        for code, _name, is_demo, _places in REGIONS:
+            RegionPolicy.objects.get_or_create(region=regions[code])
+            if not is_demo:
+                continue
+            for valid_from, floor, cap in ((202407, "4200", "21000"), (202507, "4400", "22000")):
+                for item, unit_rate, personal_rate in DEMO_RATES:
+                    ParameterSet.objects.get_or_create(
+                        region=regions[code],
+                        insurance_type=item,
+                        valid_from=valid_from,
+                        version=1,
+                        defaults={
+                            "floor": D(floor),
+                            "cap": D(cap),
+                            "unit_rate": D(unit_rate),
+                            "personal_rate": D(personal_rate),
+                            "annuity_unit_rate": D("0.08") if item == "120" else D(0),
+                            "annuity_personal_rate": D("0.04") if item == "120" else D(0),
+                            "source": "演示数据（非真实参数）",
+                            "status": "demo",
+                        },
+                    )
 
     def persons(self, rng, unit, n):
         areas = AREAS.get(unit.region_id, ["110101"])
