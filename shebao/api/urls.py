@@ -3,14 +3,14 @@
 from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 
+from shebao.contributions.api import router as contributions_router
+
 
 class ChineseJSONRenderer(JSONRenderer):
     """Chinese messages readable in the raw JSON (no unicode escapes)."""
 
     json_dumps_params = {"ensure_ascii": False}
 
-
-from shebao.contributions.api import router as contributions_router
 
 api = NinjaAPI(
     title="社保网上经办平台 API",

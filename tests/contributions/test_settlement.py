@@ -49,6 +49,12 @@ def enrol(unit, n: int, wages=None) -> list[Person]:
     return persons
 
 
+def unit_sets(unit):
+    """The parameter sets of the unit's insurance types in force in PERIOD."""
+    in_force = parameter_sets_in_force(unit.region_id, PERIOD)
+    return [to_params(in_force[t]) for t in unit.insurance_types]
+
+
 @pytest.fixture
 def settling(region_bj, staff_bj):
     region_bj.current_period = PERIOD
@@ -65,7 +71,7 @@ def test_settlement_lines_equal_the_oracle(settling):
     settlement = settlement_start(actor=admin, unit=unit)
     assert settlement.state == Settlement.State.CONFIRMED
     assert settlement.settle_period == PERIOD and settlement.headcount == 9
-    sets = [to_params(ps) for ps in parameter_sets_in_force("110000", PERIOD).values()]
+    sets = unit_sets(unit)
     expected_unit = expected_personal = D("0")
     for e in Enrolment.objects.filter(unit=unit, insurance_type="110"):
         r = compute(sets, e.wage_base, injury_rate=D("0.004"))
@@ -208,8 +214,8 @@ def test_region_job_settles_all_units_like_single_settlements(region_bj, staff_b
     job.refresh_from_db()
     assert job.state == "done" and job.total_units == 3
     assert job.skipped == [blocked.unit_no]
-    sets = [to_params(ps) for ps in parameter_sets_in_force("110000", PERIOD).values()]
     for unit in units:
+        sets = unit_sets(unit)
         s = Settlement.objects.get(unit=unit, settle_period=PERIOD)
         assert s.state == "confirmed" and s.headcount == 4
         expected = sum(
