@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from shebao.accounts import views as accounts_views
-from shebao.api.urls import api
 from shebao.accounts import views_operators
+from shebao.api.urls import api
 from shebao.core import views as core_views
 from shebao.filings import views as filings_views
 from shebao.filings import views_unit as filings_unit_views

@@ -135,9 +135,13 @@ def operator_create(
     return user
 
 
-def _own_operator(actor: User, operator_id: int, action: str) -> User:
+def _require_admin(actor: User, operator_id: int, action: str) -> None:
+    """Checked before the transaction, so the 'denied' audit row survives the refusal."""
     if not (actor.kind == User.Kind.OPERATOR and actor.is_unit_admin):
         raise _deny(actor, action, object_type="user", object_id=str(operator_id))
+
+
+def _own_operator(actor: User, operator_id: int, action: str) -> User:
     try:
         return User.objects.select_for_update().get(
             pk=operator_id, kind=User.Kind.OPERATOR, registration_id=actor.registration_id
@@ -147,6 +151,7 @@ def _own_operator(actor: User, operator_id: int, action: str) -> User:
 
 
 def operator_set_active(*, actor: User, operator_id: int, active: bool) -> User:
+    _require_admin(actor, operator_id, "operator.set_active")
     with transaction.atomic():
         user = _own_operator(actor, operator_id, "operator.set_active")
         if user.pk == actor.pk:
@@ -163,6 +168,7 @@ def operator_set_active(*, actor: User, operator_id: int, active: bool) -> User:
 
 
 def operator_set_kinds(*, actor: User, operator_id: int, business_kinds: list[str]) -> User:
+    _require_admin(actor, operator_id, "operator.set_kinds")
     kinds = _check_kinds(business_kinds)
     with transaction.atomic():
         user = _own_operator(actor, operator_id, "operator.set_kinds")
@@ -180,9 +186,10 @@ def operator_set_kinds(*, actor: User, operator_id: int, business_kinds: list[st
 
 
 def operator_reset_password(*, actor: User, operator_id: int, new_password: str) -> User:
+    _require_admin(actor, operator_id, "operator.reset_password")
     with transaction.atomic():
         user = _own_operator(actor, operator_id, "operator.reset_password")
-        _password_errors(new_password, user=user)
+        _password_errors(new_password, user=user, field="new_password")
         user.set_password(new_password)
         user.save(update_fields=["password"])
         AxesProxyHandler.reset_attempts(username=user.username)
@@ -230,7 +237,7 @@ def person_signup(*, person: Person, code: str, password: str) -> User:
     """The person proved the mobile on record by SMS; create their login."""
     if hasattr(person, "account"):
         raise ValidationError({"id_number": "该证件号码已注册，请直接登录或找回密码"})
-    _password_errors(password, account_name=person.id_number)
+    _password_errors(password, account_name=person.id_number, field="new_password")
     try:
         verification_code_check(mobile=person.mobile, purpose="person_signup", code=code)
     except ValidationError as e:

@@ -37,6 +37,14 @@ class Region(models.Model):
         return f"{self.name}（{self.code}）"
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise RuntimeError("audit entries are append-only")
+
+    def delete(self):
+        raise RuntimeError("audit entries are append-only")
+
+
 class AuditEntry(models.Model):
     """One row per service call: who, when, what, which object, outcome. Append-only:
     personal data is masked before it gets here, and nothing updates or deletes rows."""
@@ -68,6 +76,8 @@ class AuditEntry(models.Model):
     outcome = models.CharField("结果", max_length=10, choices=Outcome.choices, default=Outcome.OK)
     detail = models.JSONField("详情", default=dict, blank=True)
     ip = models.GenericIPAddressField("IP", null=True, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = "审计日志"

@@ -28,7 +28,9 @@ def next_serial_no() -> str:
 
 
 def next_unit_no(region_code: str) -> str:
-    return f"{region_code[:4]}{next_value('unit:' + region_code):07d}"
+    """单位编号: the 6-digit region code and a 6-digit sequence (12 digits, so never mistaken
+    for an 11-digit mobile number when logs are masked)."""
+    return f"{region_code}{next_value('unit:' + region_code):06d}"
 
 
 def next_person_no(region_code: str) -> str:

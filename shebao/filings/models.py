@@ -156,7 +156,9 @@ class FilingMaterial(models.Model):
         """What the material is (e.g. 营业执照), from the filing kind's list of materials."""
         from shebao.filings.kinds import handler_for
 
-        return handler_for(self.filing.kind).required_materials.get(self.slot, self.slot)
+        handler = handler_for(self.filing.kind)
+        labels = {**getattr(handler, "optional_materials", {}), **handler.required_materials}
+        return labels.get(self.slot, self.slot)
 
 
 class FilingRow(models.Model):

@@ -53,7 +53,10 @@ def _store_materials(filing: Filing, materials: dict[str, CheckedMaterial]) -> N
     from django.core.files.base import ContentFile
 
     for slot, checked in materials.items():
-        FilingMaterial.objects.filter(filing=filing, slot=slot).delete()
+        for old in FilingMaterial.objects.filter(filing=filing, slot=slot):
+            # the replaced file leaves storage once the new one is committed
+            transaction.on_commit(lambda f=old.file: f.delete(save=False))
+            old.delete()
         material = FilingMaterial(
             filing=filing,
             slot=slot,
@@ -289,10 +292,13 @@ def _staff_may_review(actor, filing: Filing) -> bool:
     )
 
 
-def _review_target(actor, filing_id: int, action: str) -> Filing:
-    locked = _locked(filing_id)
-    if not _staff_may_review(actor, locked):
-        # Another region's filing looks like a missing one.
+def _check_reviewer(actor, filing_id: int, action: str) -> None:
+    """Before the transaction, so the 'denied' audit row survives: another region's filing
+    looks like a missing one."""
+    filing = Filing.objects.filter(pk=filing_id).only("region_id").first()
+    if filing is None:
+        raise Http404
+    if not _staff_may_review(actor, filing):
         audit_record(
             actor=actor,
             action=action,
@@ -301,6 +307,10 @@ def _review_target(actor, filing_id: int, action: str) -> Filing:
             outcome=AuditEntry.Outcome.DENIED,
         )
         raise Http404
+
+
+def _review_target(actor, filing_id: int, action: str) -> Filing:
+    locked = _locked(filing_id)
     if locked.state != FilingState.SUBMITTED:
         raise ValidationError(
             f"该业务当前状态为“{locked.get_state_display()}”，已由他人处理或尚未提交",
@@ -365,6 +375,7 @@ def filing_approve(
     `refused` maps row ids to the reason each refused person is listed with."""
     if getattr(actor, "kind", None) != "staff":
         raise PermissionDenied("只有经办人员可以审核")
+    _check_reviewer(actor, filing_id, "filing.approve")
     with transaction.atomic():
         locked = _review_target(actor, filing_id, "filing.approve")
         _decide_approved(locked, actor=actor, refused=refused or {}, note=note)
@@ -379,6 +390,7 @@ def filing_return(*, actor, filing_id: int, reason: str) -> Filing:
         raise ValidationError({"reason": "请填写回退原因"})
     if len(reason) > RETURN_REASON_MAX:
         raise ValidationError({"reason": f"回退原因不能超过 {RETURN_REASON_MAX} 字"})
+    _check_reviewer(actor, filing_id, "filing.return")
     with transaction.atomic():
         locked = _review_target(actor, filing_id, "filing.return")
         locked.state = FilingState.RETURNED

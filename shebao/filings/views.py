@@ -123,8 +123,14 @@ def material_file(request, material_id: int):
 @hall_required("staff")
 def approve_many(request):
     done, failed = 0, []
-    for serial_no in request.POST.getlist("serial_no"):
-        filing = selectors.staff_filing_get(request.user, serial_no)
+    # Resolve every serial first: one that is not the reviewer's answers 404 before anything
+    # is approved.
+    filings = [
+        selectors.staff_filing_get(request.user, serial_no)
+        for serial_no in request.POST.getlist("serial_no")
+    ]
+    for filing in filings:
+        serial_no = filing.serial_no
         try:
             services.filing_approve(actor=request.user, filing_id=filing.pk)
             done += 1

@@ -1,3 +1,12 @@
-"""URL patterns included into a hall namespace by config/urls.py."""
+"""The unit hall's query pages (seed 004), included into the ``unit`` namespace at /unit/."""
 
-urlpatterns = []
+from django.urls import path
+
+from shebao.registry import views_queries as views
+
+urlpatterns = [
+    path("roster/", views.roster, name="roster"),
+    path("roster/export/", views.roster_export, name="roster_export"),
+    path("roster/additions/", views.roster_additions, name="roster_additions"),
+    path("roster/<str:person_no>/", views.roster_person, name="roster_person"),
+]

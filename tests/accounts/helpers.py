@@ -58,7 +58,7 @@ def wrong_totp(secret: str = TOTP_SECRET) -> str:
     """A 6-digit value that is surely not accepted now (outside the ±1 step window, with margin)."""
     totp = pyotp.TOTP(secret)
     now = timezone.now()
-    taken = {totp.at(now, offset) for offset in range(-3, 4)}
+    taken = {totp.at(now, counter_offset=offset) for offset in range(-3, 4)}
     return next(c for c in ("000000", "111111", "222222", "333333") if c not in taken)
 
 

@@ -6,6 +6,7 @@ import json
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.test import Client
 
 from shebao.accounts.models import BusinessKind, User
 from shebao.accounts.services import (
@@ -15,7 +16,7 @@ from shebao.accounts.services import (
     operator_set_kinds,
 )
 from shebao.core.models import AuditEntry
-from tests.accounts.helpers import NEW_PASSWORD, make_clerk
+from tests.accounts.helpers import NEW_PASSWORD, make_clerk, unit_login
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -256,15 +257,6 @@ def test_reset_password_refused_to_non_admin(admin_a, clerk_a):
     assert admin_a.check_password(PASSWORD)
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: shebao/accounts/services.py _own_operator() is called inside "
-        "`with transaction.atomic()` in operator_set_active/operator_set_kinds/"
-        "operator_reset_password, so the 'denied' audit row written by _deny() is rolled back "
-        "together with the PermissionDenied"
-    ),
-    strict=True,
-)
 @pytest.mark.parametrize(
     ("service", "action", "kwargs"),
     [
@@ -291,6 +283,19 @@ def test_reset_password_of_another_units_operator_is_404(admin_a, admin_b):
     admin_b.refresh_from_db()
     assert admin_b.check_password(PASSWORD)
     assert not AuditEntry.objects.filter(action="operator.reset_password").exists()
+
+
+def test_reset_password_clears_the_operators_lockout(admin_a, clerk_a):
+    unit_no = clerk_a.unit.unit_no
+    for _ in range(5):
+        unit_login(Client(), unit_no, "clerk1", "Wrong-pass1")
+    assert unit_login(Client(), unit_no, "clerk1", PASSWORD).status_code == 429
+
+    operator_reset_password(actor=admin_a, operator_id=clerk_a.pk, new_password=NEW_PASSWORD)
+
+    response = unit_login(Client(), unit_no, "clerk1", NEW_PASSWORD)
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/verify/"
 
 
 @pytest.mark.parametrize(

@@ -161,15 +161,6 @@ def test_reset_password_weak_shows_message(admin_client, clerk_a):
     assert clerk_a.check_password(PASSWORD)
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: shebao/accounts/services.py operator_reset_password calls "
-        "_password_errors(new_password, user=user) without field='new_password', so the error "
-        "is keyed 'password' and add_service_errors puts it on top of the form instead of next "
-        "to the 新密码 field"
-    ),
-    strict=True,
-)
 def test_reset_password_weak_message_is_next_to_the_field(admin_client, clerk_a):
     response = admin_client.post(
         f"/unit/operators/{clerk_a.pk}/", {"action": "password", "new_password": "short"}

@@ -31,6 +31,10 @@ def small_jpeg() -> bytes:
     return jpeg_bytes((400, 320))
 
 
+def upload(name: str, content: bytes, content_type: str = "image/jpeg") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type)
+
+
 def small_files(**overrides) -> dict:
     """The three materials as small (fast) JPEGs; override a slot with another upload."""
     files = {

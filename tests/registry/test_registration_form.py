@@ -6,7 +6,7 @@ import random
 import re
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils.html import escape
 from PIL import Image
 
@@ -14,6 +14,7 @@ from shebao.core.models import AuditEntry
 from shebao.filings.models import Filing, FilingMaterial, FilingState, FilingStep
 from shebao.filings.services import filing_approve
 from shebao.registry.models import Unit, UnitType, UnitTypeDefault
+from shebao.registry.registration import registration_submit
 from shebao.registry.services import unit_create
 from tests.conftest import (
     PASSWORD,
@@ -29,6 +30,7 @@ from tests.registry.flow import (
     make_draft,
     media_files,
     small_files,
+    upload,
     uscc,
 )
 
@@ -44,10 +46,6 @@ def noisy_jpeg(size=(1200, 900)) -> bytes:
     buf = io.BytesIO()
     Image.frombytes("RGB", size, pixels).save(buf, "JPEG", quality=95)
     return buf.getvalue()
-
-
-def upload(name: str, content: bytes, content_type: str = "image/jpeg") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, content, content_type)
 
 
 def gif_bytes() -> bytes:
@@ -109,8 +107,6 @@ def test_registration_saves_draft_with_reencoded_materials(client, region_bj):
 def test_material_is_hidden_from_another_browser(client, region_bj):
     filing = apply_online(client)
     material = filing.materials.first()
-    from django.test import Client
-
     assert Client().get(f"/materials/{material.pk}/").status_code == 404
 
 
@@ -271,8 +267,6 @@ def test_lowercase_uscc_counts_as_the_same_application(client, region_bj):
 def test_enterprise_gets_default_insurance_types_whatever_is_posted(client, staff_bj, region_bj):
     filing = apply_online(client, insurance_types=["120", "510"], unit_type=UnitType.ENTERPRISE)
     assert filing.payload["insurance_types"] == ENTERPRISE_DEFAULTS
-
-    from shebao.registry.registration import registration_submit
 
     registration_submit(filing=filing)
     filing_approve(actor=staff_bj, filing_id=filing.pk)

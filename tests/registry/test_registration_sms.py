@@ -10,8 +10,8 @@ from django.utils import timezone
 from shebao.core.models import AuditEntry, SmsMessage, VerificationCode
 from shebao.core.verification import verification_code_send
 from shebao.filings.models import FilingState, FilingStep
-from tests.conftest import last_sms_code
-from tests.registry.flow import MOBILE, age_codes, apply_online, form_errors
+from tests.conftest import last_sms_code, registration_data
+from tests.registry.flow import MOBILE, age_codes, apply_online, form_errors, uscc
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,9 @@ def assert_still_draft(draft):
     assert draft.state == FilingState.DRAFT
     assert draft.submitted_at is None
     assert not draft.steps.filter(action=FilingStep.Action.SUBMIT).exists()
-    assert not AuditEntry.objects.filter(action="filing.submit.unit_registration").exists()
+    assert not AuditEntry.objects.filter(
+        action="filing.submit.unit_registration", object_id=str(draft.pk)
+    ).exists()
 
 
 def test_submit_with_the_code_sent_to_the_contact(client, draft):
@@ -56,9 +58,13 @@ def test_submit_with_the_code_sent_to_the_contact(client, draft):
 
 
 def test_submit_without_code_is_refused(client, draft):
-    response = submit(client, draft, None)
+    client.post(f"/register/{draft.serial_no}/code/")
+    response = submit(client, draft, "")  # what a browser posts with the box left empty
     assert response.status_code == 200
     assert form_errors(response)["code"] == ["这个字段是必填项。"]
+    assert_still_draft(draft)
+    # A post without the field at all does not submit either.
+    assert submit(client, draft, None).status_code == 200
     assert_still_draft(draft)
 
 
@@ -114,7 +120,6 @@ def test_code_cannot_be_used_twice(client, region_bj):
     client.post(f"/register/{first.serial_no}/code/")
     code = last_sms_code(MOBILE)
     assert submit(client, first, code).status_code == 302
-    from tests.registry.flow import uscc
 
     second = apply_online(client, uscc=uscc(2))
     response = submit(client, second, code)
@@ -163,8 +168,6 @@ def test_another_browser_can_neither_send_a_code_nor_submit(draft):
 
 def test_code_follows_the_contact_mobile_after_an_edit(client, draft):
     """The code goes to the mobile written on the application at the time it is sent."""
-    from tests.conftest import registration_data
-
     response = client.post(
         f"/register/{draft.serial_no}/edit/", registration_data(contact_mobile=OTHER_MOBILE)
     )

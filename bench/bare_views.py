@@ -1,0 +1,77 @@
+"""Bare baseline views for the benchmarks: plain functions behind the project's middleware, one
+SQL query each, HTML built by string joining (no forms, no template engine)."""
+
+from __future__ import annotations
+
+from html import escape
+
+from django.db import connection
+from django.http import HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect
+
+PAGE_SIZE = 50
+
+# The rows of the roster page (shebao.registry.queries.roster_queryset, default filter: persons
+# with an open enrolment at the signed-in operator's unit, name search, ordered by person number),
+# one page, in one query: the types folded into a list, the ID number masked as
+# shebao.core.ids.mask_id_number does for 18 characters (first 4 and last 4 kept).
+ROSTER_SQL = """
+SELECT p.person_no, p.name, left(p.id_number, 4) || repeat('*', 10) || right(p.id_number, 4),
+       CASE p.sex WHEN '1' THEN '男' WHEN '2' THEN '女' ELSE '' END,
+       string_agg(e.insurance_type, ',' ORDER BY e.insurance_type),
+       min(e.status), min(e.start_period), max(e.wage_base)
+FROM registry_person p
+JOIN registry_enrolment e ON e.person_id = p.id
+WHERE e.unit_id = %(unit)s AND e.stop_period IS NULL AND p.name LIKE %(like)s
+GROUP BY p.id
+ORDER BY p.person_no
+LIMIT %(limit)s OFFSET %(offset)s
+"""
+ROSTER_HEAD = (
+    "个人编号",
+    "姓名",
+    "证件号码",
+    "性别",
+    "参保险种",
+    "参保状态",
+    "参保年月",
+    "缴费工资",
+)
+
+
+def bare_roster(request):
+    """``/bench/bare-roster/?page=N&q=NAME``: the same rows as the roster page, as a bare table."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect("accounts:unit_login")
+    if user.kind != "operator":
+        return HttpResponseForbidden()
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page = 1
+    q = request.GET.get("q", "").strip()
+    like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            ROSTER_SQL,
+            {
+                "unit": user.unit_id,
+                "like": like,
+                "limit": PAGE_SIZE,
+                "offset": (page - 1) * PAGE_SIZE,
+            },
+        )
+        rows = cursor.fetchall()
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>roster</title></head><body>",
+        "<table><thead><tr>",
+        *(f"<th>{label}</th>" for label in ROSTER_HEAD),
+        "</tr></thead><tbody>",
+    ]
+    for row in rows:
+        parts.append("<tr>")
+        parts.extend(f"<td>{escape(str(value))}</td>" for value in row)
+        parts.append("</tr>")
+    parts.append("</tbody></table></body></html>")
+    return HttpResponse("".join(parts))
