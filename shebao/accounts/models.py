@@ -18,6 +18,7 @@ class BusinessKind(models.TextChoices):
     UNIT_CHANGE = "unit_change", "单位信息变更"
     WAGE = "wage", "缴费基数申报"
     SETTLEMENT = "settlement", "结算与缴费"
+    BACK_PAY = "back_pay", "补缴"
     QUERY = "query", "查询打印"
 
 

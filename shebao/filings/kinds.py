@@ -14,6 +14,12 @@ HANDLERS = {
     "person_lock": "shebao.registry.changes.PersonLockHandler",
     "unit_general_change": "shebao.registry.changes.UnitGeneralChangeHandler",
     "unit_key_change": "shebao.registry.changes.UnitKeyChangeHandler",
+    "wage_annual": "shebao.contributions.wages.AnnualWageHandler",
+    "wage_monthly": "shebao.contributions.wages.MonthlyWageHandler",
+    "back_pay": "shebao.contributions.backpay.BackPayHandler",
+    "adjust_pay": "shebao.contributions.backpay.AdjustPayHandler",
+    "supplement_pay": "shebao.contributions.backpay.SupplementPayHandler",
+    "flexible_enrolment": "shebao.contributions.flexible.FlexibleEnrolmentHandler",
 }
 
 

@@ -15,6 +15,12 @@ class FilingKind(models.TextChoices):
     PERSON_LOCK = "person_lock", "人员信息锁定"
     UNIT_GENERAL_CHANGE = "unit_general_change", "单位一般信息变更"
     UNIT_KEY_CHANGE = "unit_key_change", "单位关键信息变更"
+    WAGE_ANNUAL = "wage_annual", "年度工资申报"
+    WAGE_MONTHLY = "wage_monthly", "机关事业月度分项工资申报"
+    BACK_PAY = "back_pay", "核定基数补缴"
+    ADJUST_PAY = "adjust_pay", "调整基数补缴"
+    SUPPLEMENT_PAY = "supplement_pay", "个人补收"
+    FLEXIBLE_ENROLMENT = "flexible_enrolment", "灵活就业人员参保登记"
 
 
 class FilingState(models.TextChoices):
