@@ -180,13 +180,24 @@ class Settlement(models.Model):
     class Kind(models.TextChoices):
         NO_CHANGE = "no_change", "无变动结算"
         WITH_CHANGE = "with_change", "有变动结算"
+        FLEXIBLE = "flexible", "灵活人员缴费核定"
 
     class State(models.TextChoices):
         RUNNING = "running", "结算中"
         CONFIRMED = "confirmed", "已结算"
         WITHDRAWN = "withdrawn", "已撤销"
 
-    unit = models.ForeignKey("registry.Unit", on_delete=models.PROTECT, related_name="settlements")
+    # A unit's settlement, or a flexible worker's monthly assessment (unit empty, person set).
+    unit = models.ForeignKey(
+        "registry.Unit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="settlements",
+    )
+    person = models.ForeignKey(
+        "registry.Person", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     region = models.ForeignKey("core.Region", on_delete=models.PROTECT)
     settle_period = models.PositiveIntegerField("结算期")
     kind = models.CharField("结算类型", max_length=12, choices=Kind.choices)
@@ -211,8 +222,18 @@ class Settlement(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["unit", "settle_period"],
-                condition=~Q(state="withdrawn"),
+                condition=~Q(state="withdrawn") & Q(unit__isnull=False),
                 name="one_settlement_per_unit_period",
+            ),
+            models.UniqueConstraint(
+                fields=["person", "settle_period"],
+                condition=~Q(state="withdrawn") & Q(person__isnull=False),
+                name="one_assessment_per_person_period",
+            ),
+            models.CheckConstraint(
+                condition=Q(unit__isnull=False, person__isnull=True)
+                | Q(unit__isnull=True, person__isnull=False),
+                name="settlement_unit_xor_person",
             ),
             models.CheckConstraint(
                 condition=Q(unit_total__gte=0, personal_total__gte=0),
@@ -307,7 +328,11 @@ class Payment(models.Model):
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive")]
-        indexes = [models.Index(fields=["unit", "settle_period", "item"])]
+        indexes = [
+            models.Index(fields=["unit", "settle_period", "item"]),
+            models.Index(fields=["region", "-created_at"]),
+            models.Index(fields=["batch"]),
+        ]
 
 
 class Arrear(models.Model):
@@ -338,6 +363,7 @@ class Arrear(models.Model):
             ),
             models.CheckConstraint(condition=Q(paid__gte=0, due__gte=0), name="arrear_nonneg"),
         ]
+        indexes = [models.Index(fields=["region", "settle_period"])]
 
     @property
     def outstanding(self):

@@ -272,7 +272,9 @@ def finish_settlement(settlement: Settlement) -> None:
     settlement.finished_at = timezone.now()
     settlement.save()
     rebuild_arrears(
-        unit_id=settlement.unit_id, person_id=None, settle_period=settlement.settle_period
+        unit_id=settlement.unit_id,
+        person_id=settlement.person_id if settlement.unit_id is None else None,
+        settle_period=settlement.settle_period,
     )
 
 
@@ -347,9 +349,13 @@ def settlement_reopen(*, actor, settlement_id: int) -> Settlement:
             raise Http404 from None
         if settlement.state != Settlement.State.CONFIRMED:
             raise ValidationError("只有已结算的记录可以撤销")
-        if Payment.objects.filter(
-            unit_id=settlement.unit_id, settle_period=settlement.settle_period
-        ).exists():
+        payments = Payment.objects.filter(settle_period=settlement.settle_period)
+        payments = (
+            payments.filter(unit_id=settlement.unit_id)
+            if settlement.unit_id
+            else payments.filter(unit__isnull=True, person_id=settlement.person_id)
+        )
+        if payments.exists():
             raise ValidationError("该结算期已有到账记录，不能撤销结算")
         back = list(settlement.lines.exclude(kind=ContributionLine.Kind.NORMAL))
         settlement.lines.update(withdrawn=True)
@@ -363,13 +369,12 @@ def settlement_reopen(*, actor, settlement_id: int) -> Settlement:
         settlement.withdrawn_at = timezone.now()
         settlement.withdrawn_by = actor
         settlement.save()
-        Arrear.objects.filter(
-            payer=f"U{settlement.unit_id}", settle_period=settlement.settle_period
-        ).delete()
+        payer = f"U{settlement.unit_id}" if settlement.unit_id else f"P{settlement.person_id}"
+        Arrear.objects.filter(payer=payer, settle_period=settlement.settle_period).delete()
         audit_record(
             actor=actor,
             action="settlement.reopen",
-            obj=settlement.unit,
+            obj=settlement.unit or settlement.person,
             detail={"period": settlement.settle_period, "settlement": settlement.pk},
         )
     return settlement

@@ -205,9 +205,10 @@ def unpaid_periods(person: Person, unit: Unit) -> list[int]:
     (欠缴). A person with unpaid lines cannot be stopped online (seed 001 Tianjin; DOMAIN §4.6):
     the stop checks call this hook when a stop is saved, submitted and approved.
 
-    The contribution issue (settlement and payments) fills it in; until then nothing is unpaid
-    and it returns an empty list."""
-    return []
+    Lines count as paid when their item and 费款所属期 are fully paid (contributions.settlement)."""
+    from shebao.contributions.settlement import unpaid_periods as contribution_unpaid_periods
+
+    return contribution_unpaid_periods(person, unit)
 
 
 # --- what an ID number means for this unit --------------------------------------------------------

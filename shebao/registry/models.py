@@ -232,4 +232,14 @@ class Enrolment(models.Model):
             ),
             models.CheckConstraint(condition=Q(wage_base__gte=0), name="enrolment_base_nonneg"),
         ]
-        indexes = [models.Index(fields=["unit", "status"])]
+        indexes = [
+            models.Index(fields=["unit", "status"]),
+            # The roster reads a unit's open enrolments; PostgreSQL answers from the index alone.
+            models.Index(
+                fields=["unit", "person"],
+                include=["insurance_type", "start_period", "wage_base", "status"],
+                condition=Q(stop_period__isnull=True),
+                name="enrolment_unit_open_cover",
+            ),
+            models.Index(fields=["unit", "start_period"], name="enrolment_unit_start"),
+        ]

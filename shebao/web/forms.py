@@ -36,6 +36,11 @@ def add_service_errors(form: forms.Form, error) -> None:
     if hasattr(error, "error_dict"):
         for field, errors in error.error_dict.items():
             target = field if field in form.fields else None
+            if target is not None:
+                attrs = form.fields[target].widget.attrs
+                if "is-invalid" not in attrs.get("class", ""):
+                    attrs["class"] = attrs.get("class", "") + " is-invalid"
+                attrs["aria-invalid"] = "true"
             for e in errors:
                 form.add_error(target, e.message % e.params if e.params else e.message)
     else:

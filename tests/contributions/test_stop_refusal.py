@@ -1,8 +1,8 @@
 """A person with unpaid lines at the unit (欠缴) cannot be stopped online; the refusal shows
 the unpaid 费款所属期 (seed 001 Tianjin, DOMAIN §4.6).
 
-The stop filing (shebao/registry/enrolment.py) asks its hook ``unpaid_periods(person, unit)``;
-the hook is wired to ``shebao.contributions.settlement.unpaid_periods`` by the lead."""
+The stop filing (shebao/registry/enrolment.py) asks its hook ``unpaid_periods(person, unit)``,
+which calls ``shebao.contributions.settlement.unpaid_periods``."""
 
 from decimal import Decimal as D
 
@@ -65,21 +65,13 @@ def assert_refused_with_periods(admin, person, periods):
     assert not Filing.objects.filter(kind="stop").exists()
 
 
-@pytest.mark.xfail(strict=False, reason="wired by lead")
 def test_stop_is_refused_while_lines_are_unpaid(in_arrears):
-    _, admin, people = in_arrears
+    unit, admin, people = in_arrears
+    assert enrolment.unpaid_periods(people[0], unit) == [202506, PERIOD]
     assert_refused_with_periods(admin, people[0], [202506, PERIOD])
 
 
-def test_refusal_once_the_hook_is_wired(in_arrears, monkeypatch):
-    """What the stop filing does with the real hook (the lead's one-line change)."""
-    monkeypatch.setattr(enrolment, "unpaid_periods", unpaid_periods)
-    _, admin, people = in_arrears
-    assert_refused_with_periods(admin, people[0], [202506, PERIOD])
-
-
-def test_partly_paid_item_keeps_the_later_periods_unpaid(in_arrears, staff_bj, monkeypatch):
-    monkeypatch.setattr(enrolment, "unpaid_periods", unpaid_periods)
+def test_partly_paid_item_keeps_the_later_periods_unpaid(in_arrears, staff_bj):
     unit, admin, people = in_arrears
     payment_post(
         actor=staff_bj,
@@ -93,8 +85,7 @@ def test_partly_paid_item_keeps_the_later_periods_unpaid(in_arrears, staff_bj, m
     assert_refused_with_periods(admin, people[0], [PERIOD])
 
 
-def test_stop_is_allowed_once_everything_is_paid(in_arrears, staff_bj, monkeypatch):
-    monkeypatch.setattr(enrolment, "unpaid_periods", unpaid_periods)
+def test_stop_is_allowed_once_everything_is_paid(in_arrears, staff_bj):
     unit, admin, people = in_arrears
     pay_everything(staff_bj, unit)
     assert unpaid_periods(people[0], unit) == []

@@ -185,7 +185,7 @@ def test_person_in_another_open_filing_is_refused(admin_a, staffed):
 
 
 def test_unpaid_contributions_refuse_the_stop(admin_a, staffed, monkeypatch):
-    assert enrolment.unpaid_periods(staffed[0], staffed[0]) == []
+    assert enrolment.unpaid_periods(staffed[0], admin_a.unit) == []
     calls = []
 
     def unpaid(person, unit):

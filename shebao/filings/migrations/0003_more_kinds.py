@@ -4,20 +4,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('filings', '0002_alter_filing_kind_alter_filingstep_action_filingrow_and_more'),
+        ("filings", "0002_alter_filing_kind_alter_filingstep_action_filingrow_and_more"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='filing',
-            name='kind',
-            field=models.CharField(choices=[('unit_registration', '单位首次参保登记'), ('enrolment', '人员参保'), ('stop', '人员停保'), ('transfer_out', '人员转出'), ('transfer_in', '人员转入'), ('person_key_change', '人员关键信息变更'), ('person_general_change', '人员一般信息变更'), ('person_lock', '人员信息锁定'), ('unit_general_change', '单位一般信息变更'), ('unit_key_change', '单位关键信息变更'), ('wage_annual', '年度工资申报'), ('wage_monthly', '机关事业月度分项工资申报'), ('back_pay', '核定基数补缴'), ('adjust_pay', '调整基数补缴'), ('supplement_pay', '个人补收'), ('flexible_enrolment', '灵活就业人员参保登记')], max_length=40, verbose_name='业务类型'),
+            model_name="filing",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("unit_registration", "单位首次参保登记"),
+                    ("enrolment", "人员参保"),
+                    ("stop", "人员停保"),
+                    ("transfer_out", "人员转出"),
+                    ("transfer_in", "人员转入"),
+                    ("person_key_change", "人员关键信息变更"),
+                    ("person_general_change", "人员一般信息变更"),
+                    ("person_lock", "人员信息锁定"),
+                    ("unit_general_change", "单位一般信息变更"),
+                    ("unit_key_change", "单位关键信息变更"),
+                    ("wage_annual", "年度工资申报"),
+                    ("wage_monthly", "机关事业月度分项工资申报"),
+                    ("back_pay", "核定基数补缴"),
+                    ("adjust_pay", "调整基数补缴"),
+                    ("supplement_pay", "个人补收"),
+                    ("flexible_enrolment", "灵活就业人员参保登记"),
+                ],
+                max_length=40,
+                verbose_name="业务类型",
+            ),
         ),
         migrations.AlterField(
-            model_name='regionfilingrule',
-            name='kind',
-            field=models.CharField(choices=[('unit_registration', '单位首次参保登记'), ('enrolment', '人员参保'), ('stop', '人员停保'), ('transfer_out', '人员转出'), ('transfer_in', '人员转入'), ('person_key_change', '人员关键信息变更'), ('person_general_change', '人员一般信息变更'), ('person_lock', '人员信息锁定'), ('unit_general_change', '单位一般信息变更'), ('unit_key_change', '单位关键信息变更'), ('wage_annual', '年度工资申报'), ('wage_monthly', '机关事业月度分项工资申报'), ('back_pay', '核定基数补缴'), ('adjust_pay', '调整基数补缴'), ('supplement_pay', '个人补收'), ('flexible_enrolment', '灵活就业人员参保登记')], max_length=40, verbose_name='业务类型'),
+            model_name="regionfilingrule",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("unit_registration", "单位首次参保登记"),
+                    ("enrolment", "人员参保"),
+                    ("stop", "人员停保"),
+                    ("transfer_out", "人员转出"),
+                    ("transfer_in", "人员转入"),
+                    ("person_key_change", "人员关键信息变更"),
+                    ("person_general_change", "人员一般信息变更"),
+                    ("person_lock", "人员信息锁定"),
+                    ("unit_general_change", "单位一般信息变更"),
+                    ("unit_key_change", "单位关键信息变更"),
+                    ("wage_annual", "年度工资申报"),
+                    ("wage_monthly", "机关事业月度分项工资申报"),
+                    ("back_pay", "核定基数补缴"),
+                    ("adjust_pay", "调整基数补缴"),
+                    ("supplement_pay", "个人补收"),
+                    ("flexible_enrolment", "灵活就业人员参保登记"),
+                ],
+                max_length=40,
+                verbose_name="业务类型",
+            ),
         ),
     ]
