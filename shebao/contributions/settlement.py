@@ -223,14 +223,28 @@ def settlement_start(*, actor, unit: Unit) -> Settlement:
     if size > SYNC_LIMIT:
         transaction.on_commit(lambda: settle_in_background.enqueue(settlement_id=settlement.pk))
     else:
-        settlement_compute(settlement.pk)
+        try:
+            settlement_compute(settlement.pk)
+        except Exception:
+            _abandon(settlement.pk)
+            raise
         settlement.refresh_from_db()
     return settlement
 
 
+def _abandon(settlement_id: int) -> None:
+    """A computation that failed leaves no half-written settlement behind: its lines were
+    rolled back with it, and the running row goes so the unit can try again."""
+    Settlement.objects.filter(pk=settlement_id, state=Settlement.State.RUNNING).delete()
+
+
 @task()
 def settle_in_background(settlement_id: int) -> None:
-    settlement_compute(settlement_id)
+    try:
+        settlement_compute(settlement_id)
+    except Exception:
+        _abandon(settlement_id)
+        raise
 
 
 def _set_progress(settlement_id: int, value: int) -> None:
