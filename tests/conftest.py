@@ -31,11 +31,28 @@ def _fast_media(settings, tmp_path):
     }
 
 
+def ensure_published_parameters() -> None:
+    """The shipped parameter sets come from a data migration; a transactional test's flush
+    removes them, so fixtures put them back (idempotent)."""
+    import importlib
+
+    from django.apps import apps
+
+    from shebao.contributions.models import ParameterSet
+
+    if not ParameterSet.objects.filter(region_id="110000").exists():
+        migration = importlib.import_module(
+            "shebao.contributions.migrations.0002_published_parameters"
+        )
+        migration.forwards(apps, None)
+
+
 @pytest.fixture
 def region_bj(db):
     region, _ = Region.objects.update_or_create(
         code="110000", defaults={"name": "北京市", "insurance_places": ["北京市市本级"]}
     )
+    ensure_published_parameters()
     return region
 
 
@@ -44,6 +61,7 @@ def region_sh(db):
     region, _ = Region.objects.update_or_create(
         code="310000", defaults={"name": "上海市", "insurance_places": ["上海市市本级"]}
     )
+    ensure_published_parameters()
     return region
 
 

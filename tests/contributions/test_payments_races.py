@@ -25,7 +25,7 @@ from tests.contributions.payments_helpers import (
 pytestmark = [
     pytest.mark.postgres,
     # the shipped parameter sets (data migration) come back for every test
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 TIMEOUT = 30
 
