@@ -38,8 +38,18 @@ class CalculatorError(ValueError):
     pass
 
 
-def calculate(region: str, period: str, wage: str, injury_rate: str | None) -> dict:
-    """Shared by the API and the calculator page; raises CalculatorError in Chinese."""
+# Which pension a unit pays: enterprises 110; 机关事业 units 120 with occupational annuity.
+SCHEMES = {"enterprise": {"120"}, "institution": {"110"}}
+
+
+def calculate(
+    region: str, period: str, wage: str, injury_rate: str | None, scheme: str = ""
+) -> dict:
+    """Shared by the API and the calculator page; raises CalculatorError in Chinese.
+    `scheme` (enterprise, the default, or institution) picks the pension the unit pays."""
+    scheme = scheme or "enterprise"
+    if scheme not in SCHEMES:
+        raise CalculatorError("单位类别只能是 enterprise（企业）或 institution（机关事业单位）")
     region_obj = Region.objects.filter(code=(region or "").strip()).first()
     if region_obj is None:
         raise CalculatorError(f"未知的统筹区：{region}")
@@ -63,7 +73,11 @@ def calculate(region: str, period: str, wage: str, injury_rate: str | None) -> d
                 raise InvalidOperation
         except (InvalidOperation, ValueError):
             raise CalculatorError("工伤费率必须是 0 到 1 之间的小数，例如 0.004") from None
-    sets = parameter_sets_in_force(region_obj.code, int(p))
+    sets = {
+        t: ps
+        for t, ps in parameter_sets_in_force(region_obj.code, int(p)).items()
+        if t not in SCHEMES[scheme]
+    }
     if not sets:
         raise CalculatorError(f"{region_obj.name}在 {p.label} 没有缴费参数")
     result = compute([to_params(ps) for ps in sets.values()], wage_d, injury_rate=rate)
@@ -87,11 +101,17 @@ def calculate(region: str, period: str, wage: str, injury_rate: str | None) -> d
 
 @router.get("/calculator", response={200: CalculatorOut, 400: ErrorOut}, summary="缴费试算")
 def calculator(
-    request: HttpRequest, region: str, period: str, wage: str, injury_rate: str | None = None
+    request: HttpRequest,
+    region: str,
+    period: str,
+    wage: str,
+    injury_rate: str | None = None,
+    scheme: str = "enterprise",
 ):
     """Contributions of one person for one month: one line per insurance type, every amount
-    a string with two decimals."""
+    a string with two decimals. `scheme=institution` computes 机关事业单位养老保险 (120) with
+    occupational annuity (121) instead of enterprise pension (110)."""
     try:
-        return 200, calculate(region, period, wage, injury_rate)
+        return 200, calculate(region, period, wage, injury_rate, scheme)
     except CalculatorError as e:
         return 400, {"detail": str(e)}

@@ -1,3 +1,9 @@
-"""URL patterns included into a hall namespace by config/urls.py."""
+"""Public pages of the contributions app (web namespace, at the site root): 缴费试算."""
 
-urlpatterns = []
+from django.urls import path
+
+from shebao.contributions import views_public as views
+
+urlpatterns = [
+    path("calculator/", views.calculator, name="calculator"),
+]
