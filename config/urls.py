@@ -117,6 +117,7 @@ staff_patterns = (
         path("", include("shebao.contributions.urls_payments_staff")),
         path("", include("shebao.contributions.urls_backpay_staff")),
         path("", include("shebao.contributions.urls_params_staff")),
+        path("", include("shebao.contributions.urls_flexible_staff")),
     ],
     "staff",
 )

@@ -30,7 +30,7 @@ from shebao.contributions.selectors import parameter_sets_in_force
 from shebao.core.audit import audit_record
 from shebao.core.models import AuditEntry
 from shebao.filings.models import Filing, FilingKind, FilingState
-from shebao.registry.models import Unit
+from shebao.registry.models import Person, Unit
 
 # Units with more enrolments than this settle in the background (the page never waits long).
 SYNC_LIMIT = 5000
@@ -121,8 +121,9 @@ def notice_summary(rows: list[dict]) -> dict:
     """The payment notice figures (单位缴费通知单): per item headcount, base, unit and personal
     amounts for this month; back pay per item and 费款所属期; totals. Same numbers as the
     Excel detail, summed from the same lines."""
-    current = [r for r in rows if r["kind"] == ContributionLine.Kind.NORMAL]
-    back = [r for r in rows if r["kind"] != ContributionLine.Kind.NORMAL]
+    this_month = (ContributionLine.Kind.NORMAL, ContributionLine.Kind.FLEXIBLE)
+    current = [r for r in rows if r["kind"] in this_month]
+    back = [r for r in rows if r["kind"] not in this_month]
     by_item = _sum_python(current, ["item"])
     by_back = _sum_python(back, ["item", "belongs_period"])
     items = [
@@ -363,6 +364,9 @@ def settlement_reopen(*, actor, settlement_id: int) -> Settlement:
             raise Http404 from None
         if settlement.state != Settlement.State.CONFIRMED:
             raise ValidationError("只有已结算的记录可以撤销")
+        if settlement.person_id:
+            # a flexible worker's payment locks the person row: take it too
+            Person.objects.select_for_update().filter(pk=settlement.person_id).first()
         payments = Payment.objects.filter(settle_period=settlement.settle_period)
         payments = (
             payments.filter(unit_id=settlement.unit_id)
@@ -452,7 +456,7 @@ def region_settle_all_run(job_id: int) -> None:
         return
     period = job.settle_period
     settled = (
-        Settlement.objects.filter(settle_period=period)
+        Settlement.objects.filter(settle_period=period, unit__isnull=False)
         .exclude(state=Settlement.State.WITHDRAWN)
         .values("unit_id")
     )

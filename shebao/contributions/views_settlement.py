@@ -182,7 +182,7 @@ def staff_settlements(request):
         raise Http404
     period = int(request.GET.get("period") or region.current_period)
     qs = (
-        Settlement.objects.filter(region=region, settle_period=period)
+        Settlement.objects.filter(region=region, settle_period=period, unit__isnull=False)
         .select_related("unit")
         .order_by("unit__unit_no", "-id")
     )
@@ -233,7 +233,8 @@ def staff_reopen(request, settlement_id: int):
     except ValidationError as e:
         messages.error(request, e.messages[0])
         return redirect("staff:settlements")
-    messages.success(request, f"已撤销 {settlement.unit.name} {settlement.settle_period} 的结算")
+    payer = settlement.unit.name if settlement.unit_id else settlement.person.name
+    messages.success(request, f"已撤销 {payer} {settlement.settle_period} 的结算")
     return redirect(
         f"/staff/settlements/?region={settlement.region_id}&period={settlement.settle_period}"
     )

@@ -34,6 +34,7 @@ STAFF_MENU = [
     ("审核规则", "staff:region_rules", None),
     ("缴费参数", "staff:parameters", None),
     ("当期缴费核定", "staff:settlements", None),
+    ("灵活人员核定", "staff:flexible", None),
     ("到账登记", "staff:payments", None),
     ("欠费查询", "staff:arrears", None),
     ("审计日志", "staff:audit", None),
