@@ -1,3 +1,9 @@
-"""URL patterns included into a hall namespace by config/urls.py."""
+"""Back office 滞纳金试算 (staff namespace, /staff/…)."""
 
-urlpatterns = []
+from django.urls import path
+
+from shebao.contributions import views_backpay as views
+
+urlpatterns = [
+    path("late-fee/", views.staff_late_fee, name="late_fee"),
+]

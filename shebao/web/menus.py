@@ -37,5 +37,6 @@ STAFF_MENU = [
     ("灵活人员核定", "staff:flexible", None),
     ("到账登记", "staff:payments", None),
     ("欠费查询", "staff:arrears", None),
+    ("滞纳金试算", "staff:late_fee", None),
     ("审计日志", "staff:audit", None),
 ]
