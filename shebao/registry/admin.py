@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from shebao.registry.models import Enrolment, Person, Unit
+from shebao.registry.models import Enrolment, Person, RosterEntry, Unit
 from shebao.web.admin_readonly import ReadOnlyAdmin
 
 
@@ -21,3 +21,10 @@ class PersonAdmin(ReadOnlyAdmin):
 class EnrolmentAdmin(ReadOnlyAdmin):
     list_display = ["person", "unit", "insurance_type", "start_period", "stop_period", "status"]
     list_select_related = ["person", "unit"]
+
+
+@admin.register(RosterEntry)
+class RosterEntryAdmin(ReadOnlyAdmin):
+    list_display = ["unit", "person_no", "name", "is_open", "type_mask", "start_period", "status"]
+    list_select_related = ["unit"]
+    exclude = ["id_number"]

@@ -33,6 +33,7 @@ from shebao.filings.kinds import FilingHandler, ReviewPolicy, handler_for
 from shebao.filings.materials import CheckedMaterial
 from shebao.filings.models import OPEN_STATES, Filing, FilingKind
 from shebao.registry.models import Enrolment, Person, Unit, UnitType
+from shebao.registry.roster import roster_refresh
 
 PERSON_KINDS = (
     FilingKind.PERSON_KEY_CHANGE,
@@ -50,6 +51,7 @@ PERSON_KEY_LABELS = {
     "birth_date": "出生日期",
     "sex": "性别",
 }
+ROSTER_KEYS = {"name", "id_number", "sex"}  # the person's data the roster shows
 PERSON_GENERAL_LABELS = {"mobile": "手机号码", "address": "联系地址", "hukou": "户口性质"}
 PERSON_LOCK_LABELS = {"is_locked": "锁定状态", "lock_reason": "锁定原因"}
 UNIT_GENERAL_LABELS = {
@@ -327,6 +329,8 @@ class _PersonChangeHandler(FilingHandler):
             raise ValidationError(
                 {"id_number": "新的证件号码已被其他人员使用，请回退给单位核实"}
             ) from None
+        if ROSTER_KEYS.intersection(values):
+            roster_refresh(unit_ids=None, person_ids=[person.pk])  # every unit's roster
         if "name" in values:
             # The person's own login shows their name.
             from shebao.accounts.models import User

@@ -46,6 +46,7 @@ from shebao.filings.kinds import FilingHandler, ReviewPolicy, handler_for
 from shebao.filings.materials import CheckedMaterial
 from shebao.filings.models import Filing, FilingKind, FilingMaterial, FilingRow, FilingState
 from shebao.registry.models import Enrolment, InsuranceType, Person, Unit
+from shebao.registry.roster import roster_refresh
 
 INJURY = InsuranceType.INJURY.value  # work injury: may be held at several units at once
 MIGRANT_TWO_TYPES = (InsuranceType.MEDICAL.value, InsuranceType.INJURY.value)
@@ -672,6 +673,17 @@ class _RowsHandler(FilingHandler):
     uses_rows = True
     title_suffix = ""
 
+    def apply(self, *, filing, actor) -> None:
+        """Apply the approved rows, then recompute their persons' roster entries at the unit
+        (one set-based refresh for the whole filing, in the approving transaction)."""
+        super().apply(filing=filing, actor=actor)
+        roster_refresh(
+            unit_ids=[filing.unit_id],
+            person_ids=filing.rows.filter(result="approved", person__isnull=False).values_list(
+                "person_id", flat=True
+            ),
+        )
+
     def title(self, payload: dict) -> str:
         names = payload.get("names", [])
         count = payload.get("count", len(names))
@@ -754,6 +766,16 @@ class _EnrolmentRowsHandler(_RowsHandler):
             raise ValidationError(
                 f"{row.name}：该人员已有相同险种的正常参保记录（可将该人员设为不通过）"
             ) from None
+        # The back-pay flag: lines for the months before the current settlement period wait
+        # for the unit's next settlement.
+        from shebao.contributions.backpay import enrolment_back_pay_lines
+
+        enrolment_back_pay_lines(
+            Enrolment.objects.filter(start_filing=filing, person=person).values_list(
+                "pk", flat=True
+            ),
+            actor=actor,
+        )
         changed_on = Period.parse(after["start_period"]).first_day
         if person.last_change_date is None or changed_on > person.last_change_date:
             person.last_change_date = changed_on

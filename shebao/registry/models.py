@@ -243,3 +243,76 @@ class Enrolment(models.Model):
             ),
             models.Index(fields=["unit", "start_period"], name="enrolment_unit_start"),
         ]
+
+
+class RosterEntry(models.Model):
+    """参保职工名单, the read model: one row per person and unit they were ever enrolled at,
+    with that unit's enrolments folded in, so that a roster page is one indexed read of one
+    table instead of a join and a grouping over the unit's enrolments and all persons.
+
+    Never written directly: ``shebao.registry.roster.roster_refresh`` recomputes the rows of
+    the persons and units a service changed, in the same transaction (enrolment, stop,
+    transfer, person key change, demo data); ``manage.py roster_rebuild`` recomputes them all.
+
+    While the person has an open enrolment here (``is_open``) the figures are those of the open
+    enrolments; once every enrolment here is stopped they are those of all of them, with the
+    latest stop month."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+", db_index=False)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    person_no = models.CharField("个人编号", max_length=20)
+    name = models.CharField("姓名", max_length=50)
+    id_number = models.CharField("证件号码", max_length=32)
+    sex = models.CharField("性别", max_length=1, choices=Person.Sex.choices)
+    is_open = models.BooleanField("参保中")
+    # Bit masks of insurance types (shebao.registry.roster.TYPE_BITS): the types of the row,
+    # and among the open ones those paying and those suspended.
+    type_mask = models.PositiveSmallIntegerField("参保险种")
+    active_mask = models.PositiveSmallIntegerField("正常参保险种")
+    suspended_mask = models.PositiveSmallIntegerField("暂停缴费险种")
+    start_period = models.PositiveIntegerField("参保年月")  # the earliest
+    stop_period = models.PositiveIntegerField("停保年月", null=True, blank=True)  # stopped only
+    wage = models.DecimalField("缴费工资", max_digits=12, decimal_places=2)  # the highest base
+    # The status all the open enrolments share; empty when they differ (or nothing is open).
+    status = models.CharField(
+        "参保状态", max_length=1, choices=Enrolment.Status.choices, blank=True
+    )
+
+    class Meta:
+        verbose_name = "参保职工名单"
+        verbose_name_plural = "参保职工名单"
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "person"], name="roster_entry_unit_person"),
+            models.CheckConstraint(
+                condition=Q(is_open=True, stop_period__isnull=True)
+                | Q(is_open=False, stop_period__isnull=False),
+                name="roster_entry_stop_iff_stopped",
+            ),
+            models.CheckConstraint(condition=Q(wage__gte=0), name="roster_entry_wage_nonneg"),
+        ]
+        indexes = [
+            # A page of the roster (or of the stopped persons) in person-number order, with its
+            # count, from the index alone on PostgreSQL (index-only scan): a unit's entries are
+            # spread over the table as its persons came and went, and visiting a heap page per
+            # entry costs several times more than reading them all from the index.
+            models.Index(
+                fields=["unit", "is_open", "person_no"],
+                include=[
+                    "id",
+                    "name",
+                    "id_number",
+                    "sex",
+                    "type_mask",
+                    "active_mask",
+                    "suspended_mask",
+                    "start_period",
+                    "stop_period",
+                    "wage",
+                    "status",
+                ],
+                name="roster_entry_unit_page",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.person_no}）@{self.unit_id}"

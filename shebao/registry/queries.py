@@ -2,10 +2,11 @@
 history, the enrolment list (增员表) of a period, and their Excel exports.
 
 Every read is scoped by the operator's unit and needs the 查询打印 permission. A roster page is
-ONE grouped query: a person's insurance types are folded into a bit mask with
-``SUM(CASE insurance_type WHEN … THEN 2^i END)`` (``DISTINCT`` where a type can repeat), which
-SQLite and PostgreSQL both run, and the number of rows comes with them as ``COUNT(*) OVER ()``;
-no query per row, no second pass for the count.
+ONE query of the roster read model (``RosterEntry``, kept by ``shebao.registry.roster`` in the
+transactions that change enrolments and persons): one row per person and unit with the
+insurance types folded into a bit mask, read through the index on (unit, open, person number);
+the number of rows comes with them as ``COUNT(*) OVER ()``; no query per row, no second pass
+for the count, no grouping of the unit's enrolments and no scan of the region's persons.
 
 The exports are the only writes here: each records one audit row (``roster.export`` or
 ``roster.export_full``, ``roster_additions.export`` or ``roster_additions.export_full``)."""
@@ -23,10 +24,10 @@ from django.db import transaction
 from django.db.models import (
     Case,
     Exists,
+    F,
     Func,
     IntegerField,
     Max,
-    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -43,7 +44,8 @@ from shebao.core.excel import build_xlsx
 from shebao.core.ids import mask_id_number, normalize_resident_id
 from shebao.core.periods import Period
 from shebao.filings.models import Filing, FilingRow
-from shebao.registry.models import Enrolment, InsuranceType, Person
+from shebao.registry.models import Enrolment, InsuranceType, Person, RosterEntry
+from shebao.registry.roster import TYPE_BITS
 
 ROSTER_PAGE_SIZE = 50
 
@@ -57,7 +59,6 @@ TYPE_SHORT = {
     InsuranceType.INJURY: "工伤",
     InsuranceType.MATERNITY: "生育",
 }
-TYPE_BITS = {t: 1 << i for i, t in enumerate(InsuranceType.values)}
 
 
 class RosterStatus:
@@ -82,8 +83,8 @@ ROSTER_SORTS = {
     "-person_no": ("-person_no",),
     "name": ("name", "person_no"),
     "-name": ("-name", "-person_no"),
-    "start": ("start_period_min", "person_no"),
-    "-start": ("-start_period_min", "-person_no"),
+    "start": ("start_period", "person_no"),
+    "-start": ("-start_period", "-person_no"),
     "wage": ("wage", "person_no"),
     "-wage": ("-wage", "-person_no"),
 }
@@ -173,25 +174,9 @@ class RosterFilter:
 # --- the roster --------------------------------------------------------------------------------
 
 
-def _unit_enrolments(unit_id, f: RosterFilter) -> Q:
-    """The enrolments a roster row is made of (joined from Person as ``enrolments__``)."""
-    if f.stopped:
-        return Q(enrolments__unit_id=unit_id)
-    return Q(enrolments__unit_id=unit_id, enrolments__stop_period__isnull=True)
-
-
-def _open_here(unit_id, **extra) -> Exists:
-    return Exists(
-        Enrolment.objects.filter(
-            person_id=OuterRef("pk"), unit_id=unit_id, stop_period__isnull=True, **extra
-        )
-    )
-
-
 def _type_mask(*, distinct: bool = True) -> Sum:
-    """Bit mask of the insurance types in a group: distinct powers of two add up exactly.
-    A person's open enrolments at one unit have each type once (database constraints), so
-    there the plain sum is exact and spares the database a sort per group."""
+    """Bit mask of the insurance types of a group of a person's enrolments (joined from
+    Person as ``enrolments__``): distinct powers of two add up exactly."""
     return Sum(
         Case(
             *[When(enrolments__insurance_type=t, then=Value(b)) for t, b in TYPE_BITS.items()],
@@ -202,75 +187,54 @@ def _type_mask(*, distinct: bool = True) -> Sum:
     )
 
 
-def roster_queryset(actor, f: RosterFilter) -> QuerySet[Person]:
-    """One row per person with the unit's enrolments folded in: ``type_mask``,
-    ``start_period_min``, ``stop_period_max``, ``wage`` (highest base in force),
-    ``status_min``/``status_max``. Filter and order as ``f`` says."""
+def roster_queryset(actor, f: RosterFilter) -> QuerySet[RosterEntry]:
+    """The roster rows (``RosterEntry``, the read model kept by ``shebao.registry.roster``):
+    one per person, with the unit's enrolments folded in (``type_mask``, ``start_period``,
+    ``stop_period``, ``wage``, ``status``); filtered and ordered as ``f`` says."""
     check_query_permission(actor)
-    unit_id = actor.unit_id
-    qs = Person.objects.filter(_unit_enrolments(unit_id, f))
-    if f.stopped:
-        qs = qs.filter(~_open_here(unit_id))
-        if f.insurance_type:
-            qs = qs.filter(
-                Exists(
-                    Enrolment.objects.filter(
-                        person_id=OuterRef("pk"), unit_id=unit_id, insurance_type=f.insurance_type
-                    )
-                )
-            )
-    else:
-        extra = {}
-        if f.insurance_type:
-            extra["insurance_type"] = f.insurance_type
-        if f.status:
-            extra["status"] = f.status
-        if extra:
-            qs = qs.filter(_open_here(unit_id, **extra))
-    qs = qs.filter(f.search.person_q())
-    return (
-        qs.annotate(
-            type_mask=_type_mask(distinct=f.stopped),
-            start_period_min=Min("enrolments__start_period"),
-            # open enrolments have no stop month: not read at all, so an index that covers
-            # the open enrolments' other columns serves the query alone
-            stop_period_max=(
-                Max("enrolments__stop_period")
-                if f.stopped
-                else Value(None, output_field=IntegerField())
-            ),
-            wage=Max("enrolments__wage_base"),
-            status_min=Min("enrolments__status"),
-            status_max=Max("enrolments__status"),
-        )
-        .only("person_no", "name", "id_number", "sex")
-        .order_by(*ROSTER_SORTS[f.sort])
-    )
+    qs = RosterEntry.objects.filter(unit_id=actor.unit_id, is_open=not f.stopped)
+    bit = TYPE_BITS[f.insurance_type] if f.insurance_type else 0
+    mask = {
+        RosterStatus.ACTIVE: "active_mask",
+        RosterStatus.SUSPENDED: "suspended_mask",
+    }.get(f.status, "type_mask")
+    if bit:  # an (open, paying, suspended) enrolment of that type
+        qs = qs.alias(type_hit=F(mask).bitand(bit)).filter(type_hit__gt=0)
+    elif mask != "type_mask":  # any enrolment here that is paying / suspended
+        qs = qs.filter(**{f"{mask}__gt": 0})
+    return qs.filter(f.search.person_q()).only(*ROSTER_COLUMNS).order_by(*ROSTER_SORTS[f.sort])
+
+
+ROSTER_COLUMNS = (
+    "person_no",
+    "name",
+    "id_number",
+    "sex",
+    "type_mask",
+    "start_period",
+    "stop_period",
+    "wage",
+    "status",
+)
+
+
+class RosterRow:
+    """A roster row as pages and exports show it: the ``ROSTER_COLUMNS`` values (and
+    ``total_rows`` on a page) as attributes, decorated by ``_decorate``. Plain values read
+    with ``values_list``: no model instance is needed to show them."""
+
+    def __init__(self, values):
+        for name, value in zip(_ROW_FIELDS, values, strict=False):
+            setattr(self, name, value)
+
+
+_ROW_FIELDS = (*ROSTER_COLUMNS, "total_rows")
 
 
 def roster_count(actor, f: RosterFilter) -> int:
-    """The number of roster rows, counted on the enrolment table alone (persons joined only
-    for a search). The roster page gets its count with its rows; this serves a page number
-    past the end."""
-    check_query_permission(actor)
-    unit_id = actor.unit_id
-    qs = Enrolment.objects.filter(unit_id=unit_id)
-    if f.stopped:
-        qs = qs.exclude(
-            Exists(
-                Enrolment.objects.filter(
-                    person_id=OuterRef("person_id"), unit_id=unit_id, stop_period__isnull=True
-                )
-            )
-        )
-    else:
-        qs = qs.filter(stop_period__isnull=True)
-        if f.status:
-            qs = qs.filter(status=f.status)
-    if f.insurance_type:
-        qs = qs.filter(insurance_type=f.insurance_type)
-    qs = qs.filter(f.search.person_q("person__"))
-    return qs.values("person_id").distinct().count()
+    """The number of roster rows. The roster page gets its count with its rows; this serves
+    a page number past the end."""
+    return roster_queryset(actor, f).order_by().count()
 
 
 def types_label(mask: int | None) -> str:
@@ -281,19 +245,32 @@ def types_of(mask: int | None) -> list[str]:
     return [t for t, b in TYPE_BITS.items() if (mask or 0) & b]
 
 
-def _status_label(person: Person, stopped: bool) -> str:
-    if stopped:
-        return "已停保"
-    if person.status_min == person.status_max:
-        return Enrolment.Status(person.status_min).label
-    return "部分险种暂停缴费"
+STATUS_LABELS = dict(Enrolment.Status.choices)
+SEX_LABELS = dict(Person.Sex.choices)
+MIXED_STATUS_LABEL = "部分险种暂停缴费"
+STOPPED_LABEL = "已停保"
 
 
-def _decorate(rows, stopped: bool) -> list[Person]:
+def _decorate(rows, stopped: bool) -> list[RosterRow]:
+    """What a page or an export shows, computed once per row in Python (no per-row template
+    filters): the types and status as words, the masked ID number, the sex, the wage text."""
     rows = list(rows)
+    labels: dict[int, str] = {}
     for p in rows:
-        p.types_label = types_label(p.type_mask)
-        p.status_label = _status_label(p, stopped)
+        mask = p.type_mask
+        if mask not in labels:
+            labels[mask] = types_label(mask)
+        p.types_label = labels[mask]
+        if stopped:
+            p.status_label = STOPPED_LABEL
+        else:
+            p.status_label = STATUS_LABELS.get(p.status, MIXED_STATUS_LABEL)
+        p.status_ok = p.status_label == STATUS_LABELS[Enrolment.Status.ACTIVE]
+        p.start_period_min = p.start_period
+        p.stop_period_max = p.stop_period
+        p.masked_id_number = mask_id_number(p.id_number)
+        p.sex_label = SEX_LABELS.get(p.sex, "")
+        p.wage_text = f"{p.wage:.2f}" if p.wage is not None else ""
     return rows
 
 
@@ -322,18 +299,19 @@ def _page_number(value) -> int:
 
 def roster_page(actor, f: RosterFilter, page_number) -> Page:
     """One page of the roster in ONE query: the rows carry the number of all rows
-    (``COUNT(*) OVER ()`` over the groups), so no second pass over the unit's enrolments is
-    needed. Only a page past the end costs more: a count, then the last page."""
+    (``COUNT(*) OVER ()``), so no second pass is needed. Only a page past the end costs more:
+    a count, then the last page."""
     qs = roster_queryset(actor, f).annotate(total_rows=Window(_CountAll()))
+    values = qs.values_list(*ROSTER_COLUMNS, "total_rows")
     number = _page_number(page_number)
     size = ROSTER_PAGE_SIZE
-    rows = list(qs[(number - 1) * size : number * size])
+    rows = [RosterRow(v) for v in values[(number - 1) * size : number * size]]
     if rows:
         total = rows[0].total_rows
     elif number > 1:  # past the end (or the roster shrank): show the last page
         total = roster_count(actor, f)
         number = max(1, -(-total // size))
-        rows = list(qs[(number - 1) * size : number * size]) if total else []
+        rows = [RosterRow(v) for v in values[(number - 1) * size : number * size]] if total else []
     else:
         total = 0
     paginator = _KnownCountPaginator(qs, size, count=total)
@@ -360,8 +338,9 @@ def _export_id(id_number: str, full: bool) -> str:
 def roster_export(*, actor, f: RosterFilter, full: bool = False) -> bytes:
     """The roster of the current filter as Excel; ID numbers masked unless ``full``.
     Every export is audited."""
-    rows = _decorate(roster_queryset(actor, f), f.stopped)
-    sexes = dict(Person.Sex.choices)
+    rows = _decorate(
+        (RosterRow(v) for v in roster_queryset(actor, f).values_list(*ROSTER_COLUMNS)), f.stopped
+    )
     content = build_xlsx(
         [
             (
@@ -372,7 +351,7 @@ def roster_export(*, actor, f: RosterFilter, full: bool = False) -> bytes:
                         p.person_no,
                         p.name,
                         _export_id(p.id_number, full),
-                        sexes.get(p.sex, ""),
+                        p.sex_label,
                         p.types_label,
                         p.status_label,
                         str(p.start_period_min),

@@ -14,6 +14,7 @@ from shebao.filings.materials import CheckedMaterial, check_material
 from shebao.filings.models import Filing, FilingKind
 from shebao.registry import changes
 from shebao.registry.models import Enrolment, Person
+from shebao.registry.roster import roster_refresh
 from tests.conftest import PASSWORD, jpeg_bytes, make_admin, make_unit
 
 LOCK_REASON = "正在办理退休"
@@ -72,6 +73,7 @@ def enrol(person: Person, unit, types=("110", "310")) -> None:
             start_period=202401,
             status=Enrolment.Status.ACTIVE,
         )
+    roster_refresh(unit_ids=[unit.pk], person_ids=[person.pk])
 
 
 def person_save(actor, person, kind=FilingKind.PERSON_KEY_CHANGE, **kwargs) -> Filing:

@@ -14,6 +14,7 @@ from shebao.filings.models import Filing
 from shebao.filings.services import filing_approve, filing_return, filing_submit
 from shebao.registry.enrolment import enrolment_save, stop_save
 from shebao.registry.models import Enrolment, Person
+from shebao.registry.roster import roster_refresh
 from tests.conftest import PASSWORD
 
 TODAY = timezone.localdate()
@@ -86,8 +87,9 @@ def make_person(n: int, name: str = "王在册", **fields) -> Person:
 
 
 def enrol(person, unit, types=("110", "210", "310", "410"), start=201801, **fields):
-    """Open enrolments set up directly (the registry as it stands before a test)."""
-    return [
+    """Open enrolments set up directly (the registry as it stands before a test), with the
+    person's roster entry at the unit."""
+    rows = [
         Enrolment.objects.create(
             person=person,
             unit=unit,
@@ -100,6 +102,9 @@ def enrol(person, unit, types=("110", "210", "310", "410"), start=201801, **fiel
         )
         for t in types
     ]
+    if unit is not None:
+        roster_refresh(unit_ids=[unit.pk], person_ids=[person.pk])
+    return rows
 
 
 def stopped(
@@ -117,6 +122,7 @@ def stopped(
         e.stop_period, e.stop_date, e.stop_reason = stop, stop_date, reason
         e.status = Enrolment.Status.SUSPENDED
         e.save()
+    roster_refresh(unit_ids=[unit.pk], person_ids=[person.pk])
     return rows
 
 

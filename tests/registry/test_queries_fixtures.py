@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from shebao.core.ids import make_resident_id
 from shebao.registry.models import Enrolment, Person
+from shebao.registry.roster import roster_refresh
 
 DEFAULT_TYPES = ("110", "210", "310", "410")
 
@@ -33,9 +34,11 @@ def enrol(
     status: str | None = None,
     **fields,
 ) -> list[Enrolment]:
+    """Enrolments written straight to the table, then the person's roster entry at the unit
+    recomputed, as the services that write enrolments do."""
     if status is None:
         status = Enrolment.Status.ACTIVE if stop is None else Enrolment.Status.ENDED
-    return [
+    created = [
         Enrolment.objects.create(
             person=person,
             unit=unit,
@@ -49,6 +52,9 @@ def enrol(
         )
         for t in types
     ]
+    if unit is not None:
+        roster_refresh(unit_ids=[unit.pk], person_ids=[person.pk])
+    return created
 
 
 def staff_people(unit, count: int, *, first: int = 1, **kwargs) -> list[Person]:

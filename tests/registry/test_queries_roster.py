@@ -277,3 +277,12 @@ def test_staff_and_anonymous_are_kept_out(staff_client, client, people):
 
 def test_menu_links_to_the_roster(admin_client, people):
     assert 'href="/unit/roster/"' in admin_client.get("/unit/").content.decode()
+
+
+def test_rows_are_escaped(admin_client, unit_a):
+    """The rows are joined in Python (views_queries._rows_html): text is escaped there."""
+    evil = make_person(45, name='<b>王"&</b>')
+    enrol(evil, unit_a)
+    html = admin_client.get(URL).content.decode()
+    assert "&lt;b&gt;王&quot;&amp;&lt;/b&gt;" in html and "<b>王" not in html
+    assert person_nos(admin_client.get(URL)) == [evil.person_no]

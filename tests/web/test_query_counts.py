@@ -82,7 +82,8 @@ def add_roster_rows(unit):
 
 
 def roster_own(sql: list[str]) -> list[str]:
-    return [q for q in sql if "registry_enrolment" in q]
+    """The roster's own queries: of its read model (or of the enrolments it is made from)."""
+    return [q for q in sql if "registry_rosterentry" in q or "registry_enrolment" in q]
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from shebao.core.ids import make_resident_id, make_uscc
 from shebao.core.models import Region
 from shebao.core.sequences import next_person_no
 from shebao.registry.models import Affiliation, Enrolment, Person, UnitType, UnitTypeDefault
+from shebao.registry.roster import roster_refresh
 from shebao.registry.services import FALLBACK_DEFAULTS, unit_create
 
 DEMO_PASSWORD = "Demo@2026"
@@ -167,6 +168,7 @@ class Command(BaseCommand):
             )
             for t in first_unit.insurance_types
         )
+        roster_refresh(unit_ids=[first_unit.pk], person_ids=[person.pk])
         user = User(
             username=f"p{person.person_no}",
             kind=User.Kind.PERSON,
@@ -245,6 +247,7 @@ class Command(BaseCommand):
                     )
                 )
         Enrolment.objects.bulk_create(enrolments)
+        roster_refresh(unit_ids=[unit.pk], person_ids=[p.pk for p in saved])
 
     def print_accounts(self):
         w = self.stdout.write
