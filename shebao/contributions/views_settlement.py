@@ -18,6 +18,7 @@ from shebao.contributions.models import (
 from shebao.core.audit import audit_record
 from shebao.core.excel import build_xlsx, xlsx_response
 from shebao.core.ids import mask_id_number
+from shebao.core.periods import Period
 from shebao.web.decorators import hall_required
 
 ITEM_LABELS = dict(ItemType.choices)
@@ -180,14 +181,22 @@ def staff_settlements(request):
     region = next((r for r in regions if r.code == code), None)
     if region is None:
         raise Http404
-    period = int(request.GET.get("period") or region.current_period)
+    try:
+        period = int(Period.parse(request.GET.get("period") or region.current_period))
+    except ValueError as e:
+        messages.error(request, f"结算期有误：{e}（格式 yyyyMM）")
+        period = region.current_period
     qs = (
         Settlement.objects.filter(region=region, settle_period=period, unit__isnull=False)
         .select_related("unit")
         .order_by("unit__unit_no", "-id")
     )
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    jobs = RegionSettlementJob.objects.filter(region=region).order_by("-created_at")[:5]
+    jobs = (
+        RegionSettlementJob.objects.filter(region=region)
+        .select_related("region")
+        .order_by("-created_at")[:5]
+    )
     return render(
         request,
         "contributions/settlement/staff_list.html",
