@@ -713,13 +713,10 @@ def apply_bases(*, unit: Unit, valid_from: int, declared: dict[int, tuple], fili
 
 
 def _refresh_roster(unit: Unit, person_ids: list[int]) -> None:
-    """The roster read model (registry.RosterEntry, being added alongside this module) folds
-    in Enrolment.wage_base: recompute the declared persons' entries in this transaction.
-    TODO(lead): a plain import once shebao.registry.roster is merged."""
-    try:
-        from shebao.registry.roster import roster_refresh
-    except ImportError:  # pragma: no cover - the read model is not there yet
-        return
+    """The roster read model folds in Enrolment.wage_base: recompute the declared persons'
+    entries in this transaction."""
+    from shebao.registry.roster import roster_refresh
+
     roster_refresh(unit_ids=[unit.pk], person_ids=person_ids)
 
 
