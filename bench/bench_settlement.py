@@ -465,6 +465,7 @@ class StatementProfile:
 
 HEAVY_PREFIXES = (
     "INSERT INTO contributions_contributionline",
+    "WITH ",  # a statement led by a CTE (e.g. an INSERT … SELECT or UPDATE of a patched engine)
     "UPDATE contributions_settlement s SET",
     "INSERT INTO contributions_arrear",
     'UPDATE "contributions_contributionline"',
