@@ -73,6 +73,15 @@ from shebao.core.periods import Period
 from shebao.filings import services as filing_services
 from shebao.filings.kinds import FilingHandler, ReviewPolicy
 from shebao.filings.models import Filing, FilingKind, FilingRow, FilingState
+from shebao.filings.services import (
+    lock_own_filing as _lock_own_filing,
+)
+from shebao.filings.services import (
+    row_spec as _row_dict,
+)
+from shebao.filings.services import (
+    rows_payload as _filing_payload,
+)
 from shebao.registry.models import INJURY_CLASS_BENCHMARKS, Enrolment, InsuranceType, Person, Unit
 
 FEN = Decimal("0.01")
@@ -408,16 +417,6 @@ def own_filing(actor, serial_no: str, kind: str) -> Filing:
         raise Http404 from None
 
 
-def _lock_own_filing(filing: Filing, unit: Unit, kind: str) -> Filing:
-    try:
-        locked = Filing.objects.select_for_update().get(pk=filing.pk, unit=unit, kind=kind)
-    except Filing.DoesNotExist:
-        raise Http404 from None
-    if not locked.is_editable:
-        raise ValidationError("该业务已提交或已办结，不能修改")
-    return locked
-
-
 def types_at_unit(person: Person, unit: Unit, enrolments=None) -> list[str]:
     """The person's insurance types at the unit: the open ones, else all they ever had there."""
     enrolments = (
@@ -645,22 +644,6 @@ def backpay_preview(*, actor, kind: str, data: dict, filing: Filing | None = Non
     if not checked.ok:
         raise ValidationError(checked.errors)
     return checked
-
-
-def _row_dict(row: FilingRow) -> dict:
-    return {
-        "person": row.person,
-        "id_number": row.id_number,
-        "name": row.name,
-        "payload": row.payload,
-    }
-
-
-def _filing_payload(filing: Filing | None, rows: list[dict]) -> dict:
-    """The filing's own payload: names for the title and a revision that changes with every
-    save (so clean_payload can tell a submit from an edit)."""
-    rev = (filing.payload.get("rev", 0) if filing is not None else 0) + 1
-    return {"rev": rev, "count": len(rows), "names": [r["name"] for r in rows[:5]]}
 
 
 def _save_rows(*, actor, kind: str, unit: Unit, filing: Filing | None, rows: list[dict]) -> Filing:

@@ -44,6 +44,7 @@ from shebao.core.periods import Period
 from shebao.filings import services as filing_services
 from shebao.filings.kinds import FilingHandler, ReviewPolicy
 from shebao.filings.models import Filing, FilingKind, FilingRow, FilingState
+from shebao.filings.services import lock_own_filing as _lock_own_filing
 from shebao.registry.models import Enrolment, Person, Unit, UnitType
 
 FEN = Decimal("0.01")
@@ -112,16 +113,6 @@ def _operator_unit(actor) -> Unit:
         audit_record(actor=actor, action="wage.denied", outcome=AuditEntry.Outcome.DENIED)
         raise PermissionDenied("您没有办理此项业务的权限")
     return Unit.objects.select_related("region").get(pk=actor.unit_id)
-
-
-def _lock_own_filing(filing: Filing, unit: Unit, kind: str) -> Filing:
-    try:
-        locked = Filing.objects.select_for_update().get(pk=filing.pk, unit=unit, kind=kind)
-    except Filing.DoesNotExist:
-        raise Http404 from None
-    if not locked.is_editable:
-        raise ValidationError("该业务已提交或已办结，不能修改")
-    return locked
 
 
 def own_filing(actor, serial_no: str, kind: str) -> Filing:

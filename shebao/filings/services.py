@@ -426,3 +426,35 @@ def region_rules_set(*, actor, rules: dict[tuple[str, str], bool]) -> None:
             action="region_rules.set",
             detail={f"{r}:{k}": v for (r, k), v in rules.items()},
         )
+
+
+# --- helpers shared by the unit kinds that carry persons (enrolment, wages, back pay) ----------
+
+
+def lock_own_filing(filing: Filing, unit, kind: str) -> Filing:
+    """The unit's own editable filing of this kind, row-locked for the rest of the transaction
+    (another unit's answers 404)."""
+    try:
+        locked = Filing.objects.select_for_update().get(pk=filing.pk, unit=unit, kind=kind)
+    except Filing.DoesNotExist:
+        raise Http404 from None
+    if not locked.is_editable:
+        raise ValidationError("该业务已提交或已办结，不能修改")
+    return locked
+
+
+def row_spec(row: FilingRow) -> dict:
+    """A stored row in the shape filing_create/filing_update take."""
+    return {
+        "person": row.person,
+        "id_number": row.id_number,
+        "name": row.name,
+        "payload": row.payload,
+    }
+
+
+def rows_payload(filing: Filing | None, rows: list[dict]) -> dict:
+    """The filing's own payload: names for its title and a revision that changes with every
+    save (so ``clean_payload`` can tell a submit from an edit)."""
+    rev = (filing.payload.get("rev", 0) if filing is not None else 0) + 1
+    return {"rev": rev, "count": len(rows), "names": [r["name"] for r in rows[:5]]}

@@ -45,6 +45,15 @@ from shebao.filings import services as filing_services
 from shebao.filings.kinds import FilingHandler, ReviewPolicy, handler_for
 from shebao.filings.materials import CheckedMaterial
 from shebao.filings.models import Filing, FilingKind, FilingMaterial, FilingRow, FilingState
+from shebao.filings.services import (
+    lock_own_filing as _lock_own_filing,
+)
+from shebao.filings.services import (
+    row_spec as _row_dict,
+)
+from shebao.filings.services import (
+    rows_payload as _filing_payload,
+)
 from shebao.registry.models import Enrolment, InsuranceType, Person, Unit
 from shebao.registry.roster import roster_refresh
 
@@ -139,33 +148,6 @@ def _operator_unit(actor, business_kind: str) -> Unit:
         )
         raise PermissionDenied("您没有办理此项业务的权限")
     return Unit.objects.select_related("region").get(pk=actor.unit_id)
-
-
-def _lock_own_filing(filing: Filing, unit: Unit, kind: str) -> Filing:
-    """The unit's own editable filing of this kind, row-locked for the rest of the transaction."""
-    try:
-        locked = Filing.objects.select_for_update().get(pk=filing.pk, unit=unit, kind=kind)
-    except Filing.DoesNotExist:
-        raise Http404 from None
-    if not locked.is_editable:
-        raise ValidationError("该业务已提交或已办结，不能修改")
-    return locked
-
-
-def _row_dict(row: FilingRow) -> dict:
-    return {
-        "person": row.person,
-        "id_number": row.id_number,
-        "name": row.name,
-        "payload": row.payload,
-    }
-
-
-def _filing_payload(filing: Filing | None, rows: list[dict]) -> dict:
-    """The filing's own payload: the names for its title, and a revision number that changes
-    with every save (so ``clean_payload`` can tell a submit from an edit)."""
-    rev = (filing.payload.get("rev", 0) if filing is not None else 0) + 1
-    return {"rev": rev, "count": len(rows), "names": [r["name"] for r in rows[:5]]}
 
 
 def _save_rows(
