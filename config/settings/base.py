@@ -155,6 +155,18 @@ TASKS = {
     }
 }
 
+# The cache holds only short-lived progress figures of background work (a settlement being
+# computed), written by the task worker while its transaction is still open and read by the
+# web process. A directory both processes share; several hosts set SHEBAO_CACHE_LOCATION to
+# a shared directory or swap in Django's RedisCache here.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get("SHEBAO_CACHE_LOCATION", str(VAR_DIR / "cache")),
+        "TIMEOUT": 3600,
+    }
+}
+
 # SMS gateway: the built-in outbox stores messages in the database (listed on the dev console).
 # A real gateway is a dotted path to a class implementing shebao.core.sms.SmsGateway.
 SHEBAO_SMS_GATEWAY = os.environ.get("SHEBAO_SMS_GATEWAY", "shebao.core.sms.OutboxGateway")

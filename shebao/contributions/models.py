@@ -257,14 +257,32 @@ class ContributionLine(models.Model):
         SUPPLEMENT = "supplement", "个人补收"
         FLEXIBLE = "flexible", "灵活就业"
 
+    # No single-column indexes of their own on settlement, unit, person and region: the Meta
+    # indexes below lead with the first three (Index(["settlement"]) was the same index twice),
+    # and nothing reads lines by region alone. Every index costs each of the millions of
+    # month-end inserts.
     settlement = models.ForeignKey(
-        Settlement, on_delete=models.PROTECT, null=True, blank=True, related_name="lines"
+        Settlement,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="lines",
+        db_index=False,
     )
     unit = models.ForeignKey(
-        "registry.Unit", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "registry.Unit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
-    person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+")
-    region = models.ForeignKey("core.Region", on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(
+        "registry.Person", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    region = models.ForeignKey(
+        "core.Region", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     item = models.CharField("险种", max_length=3, choices=ItemType.choices)
     settle_period = models.PositiveIntegerField("结算期")
     belongs_period = models.PositiveIntegerField("费款所属期")

@@ -5,18 +5,21 @@ that payments fill. Large units settle in the background with a progress bar."""
 from collections import defaultdict
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.http import Http404
 from django.utils import timezone
 from django_tasks import task
 
 from shebao.accounts.models import BusinessKind
 from shebao.contributions.engine import (
+    LINE_COLUMNS,
     active_enrolments,
-    python_lines,
+    python_line_rows,
     sql_insert_lines,
+    sql_line_rows,
     write_lines,
 )
 from shebao.contributions.models import (
@@ -34,6 +37,8 @@ from shebao.registry.models import Person, Unit
 
 # Units with more enrolments than this settle in the background (the page never waits long).
 SYNC_LIMIT = 5000
+# Units per transaction of the region job (当期缴费核定): the page sees progress per batch.
+REGION_BATCH_UNITS = 200
 ZERO = Decimal("0.00")
 # Filings that change who or what a unit pays for: they must be finished before settling.
 CHANGE_KINDS = [
@@ -67,16 +72,37 @@ def blocking_filings(unit: Unit):
 
 
 def changed_since_last_settlement(unit: Unit) -> bool:
+    return unit.pk in changed_units([unit.pk], unit.region.current_period)
+
+
+def changed_units(unit_ids: list[int], period: int) -> set[int]:
+    """The units (of `unit_ids`) that settle 有变动 in `period`: a change filing approved
+    since their last confirmed settlement (any, before the first), or back pay waiting."""
     last = (
-        Settlement.objects.filter(unit=unit, state=Settlement.State.CONFIRMED)
+        Settlement.objects.filter(unit_id=OuterRef("unit_id"), state=Settlement.State.CONFIRMED)
         .order_by("-settle_period")
-        .values_list("created_at", flat=True)
-        .first()
+        .values("created_at")[:1]
     )
-    approved = Filing.objects.filter(unit=unit, kind__in=CHANGE_KINDS, state=FilingState.APPROVED)
-    if last is not None:
-        approved = approved.filter(decided_at__gt=last)
-    return approved.exists() or pending_back_pay(unit, unit.region.current_period).exists()
+    changed = set(
+        Filing.objects.filter(
+            unit_id__in=unit_ids, kind__in=CHANGE_KINDS, state=FilingState.APPROVED
+        )
+        .annotate(last=Subquery(last))
+        .filter(Q(last__isnull=True) | Q(decided_at__gt=F("last")))
+        .values_list("unit_id", flat=True)
+        .distinct()
+    )
+    changed.update(
+        ContributionLine.objects.filter(
+            unit_id__in=unit_ids,
+            settlement__isnull=True,
+            withdrawn=False,
+            settle_period__lte=period,
+        )
+        .values_list("unit_id", flat=True)
+        .distinct()
+    )
+    return changed
 
 
 def pending_back_pay(unit: Unit, period: int):
@@ -166,12 +192,17 @@ def settlement_preview(*, actor, unit: Unit) -> dict:
     if not _may_settle(actor, unit):
         raise PermissionDenied("您没有办理结算的权限")
     period = unit.region.current_period
-    lines = list(python_lines([unit], unit.region_id, period, settlements={unit.pk: None}))
-    rows = [{f: getattr(x, f) for f in LINE_FIELDS} for x in lines]
+    if connection.vendor == "postgresql":
+        lines = sql_line_rows(unit, period)
+    else:
+        lines = list(python_line_rows([unit], unit.region_id, period, settlements={unit.pk: None}))
+    at = {c: i for i, c in enumerate(LINE_COLUMNS)}
+    fields = [(f, at[f if f in at else f"{f}_id"]) for f in LINE_FIELDS]
+    rows = [{f: line[i] for f, i in fields} for line in lines]
     summary = notice_summary(rows + line_rows(pending_back_pay(unit, period)))
     summary["period"] = period
-    summary["below_floor"] = sum(1 for x in lines if x.below_floor)
-    summary["above_cap"] = sum(1 for x in lines if x.above_cap)
+    summary["below_floor"] = sum(1 for x in lines if x[at["below_floor"]])
+    summary["above_cap"] = sum(1 for x in lines if x[at["above_cap"]])
     return summary
 
 
@@ -190,8 +221,13 @@ def settlement_start(*, actor, unit: Unit) -> Settlement:
             f"{s}（{FilingKind(k).label if k in FilingKind.values else k}）" for s, k in blockers
         )
         raise ValidationError(f"以下业务尚未办结，不能结算：{listed}", code="open_filings")
-    missing = set(active_enrolments([unit.pk], period).values_list("insurance_type", flat=True))
-    missing -= set(parameter_sets_in_force(unit.region_id, period))
+    per_type = dict(
+        active_enrolments([unit.pk], period)
+        .order_by()
+        .values_list("insurance_type")
+        .annotate(n=Count("id"))
+    )  # one scan: the types to check and the size, without a row per enrolment in Python
+    missing = set(per_type) - set(parameter_sets_in_force(unit.region_id, period))
     if missing:
         raise ValidationError(
             f"{unit.region.name} {period} 缺少险种 {'、'.join(sorted(missing))} 的缴费参数，请联系经办机构"
@@ -220,8 +256,7 @@ def settlement_start(*, actor, unit: Unit) -> Settlement:
         raise ValidationError(
             f"{period} 已结算或正在结算，不能重复结算", code="duplicate"
         ) from None
-    size = active_enrolments([unit.pk], period).count()
-    if size > SYNC_LIMIT:
+    if sum(per_type.values()) > SYNC_LIMIT:
         transaction.on_commit(lambda: settle_in_background.enqueue(settlement_id=settlement.pk))
     else:
         try:
@@ -248,19 +283,39 @@ def settle_in_background(settlement_id: int) -> None:
         raise
 
 
+def _progress_key(settlement_id: int) -> str:
+    return f"settlement-progress:{settlement_id}"
+
+
 def _set_progress(settlement_id: int, value: int) -> None:
-    Settlement.objects.filter(pk=settlement_id).update(progress=min(99, value))
+    """The computing transaction holds the settlement row until it commits: a figure written
+    there would stay invisible (SQLite) or wait for the lock (PostgreSQL). The cache (a
+    directory shared by the web and the worker) carries it meanwhile."""
+    cache.set(_progress_key(settlement_id), max(1, min(99, value)))
+
+
+def settlement_progress(settlement: Settlement) -> int:
+    """Percent done: 100 once confirmed, else the figure the computation last reported."""
+    if settlement.state != Settlement.State.RUNNING:
+        return settlement.progress
+    return cache.get(_progress_key(settlement.pk), settlement.progress)
 
 
 def settlement_compute(settlement_id: int) -> None:
     """Write the lines of a running settlement, pick up pending back pay, total it and
     build its arrears rows; then mark it confirmed."""
-    settlement = Settlement.objects.select_related("unit").get(pk=settlement_id)
-    if settlement.state != Settlement.State.RUNNING:
-        return
-    unit, period = settlement.unit, settlement.settle_period
     with transaction.atomic():
+        settlement = (
+            Settlement.objects.select_for_update(of=("self",))
+            .select_related("unit")
+            .get(pk=settlement_id)
+        )
+        if settlement.state != Settlement.State.RUNNING:
+            return
+        unit, period = settlement.unit, settlement.settle_period
+        _set_progress(settlement.pk, 5)
         if connection.vendor == "postgresql":
+            # one statement: the bar moves by phase (lines about two thirds of the time)
             sql_insert_lines(
                 region_id=unit.region_id,
                 period=period,
@@ -268,17 +323,24 @@ def settlement_compute(settlement_id: int) -> None:
                 params=[settlement.pk],
             )
         else:
-            expected = max(1, active_enrolments([unit.pk], period).count())
+            # about 4.5 lines per enrolment; the bar moves by chunk up to 80 %
+            expected = max(1, active_enrolments([unit.pk], period).count() * 9 // 2)
             write_lines(
-                python_lines([unit], unit.region_id, period, settlements={unit.pk: settlement.pk}),
-                progress=lambda n: _set_progress(settlement.pk, n * 100 // expected),
+                python_line_rows(
+                    [unit], unit.region_id, period, settlements={unit.pk: settlement.pk}
+                ),
+                progress=lambda n: _set_progress(settlement.pk, 5 + min(75, n * 75 // expected)),
             )
+        _set_progress(settlement.pk, 80)
         pending_back_pay(unit, period).update(settlement=settlement, settle_period=period)
-        finish_settlement(settlement)
+        finish_settlement(settlement, progress=lambda v: _set_progress(settlement.pk, v))
+    cache.delete(_progress_key(settlement_id))
 
 
-def finish_settlement(settlement: Settlement) -> None:
+def finish_settlement(settlement: Settlement, *, progress=None) -> None:
     summary = notice_summary(line_rows(settlement.lines.filter(withdrawn=False)))
+    if progress:
+        progress(90)
     settlement.headcount = summary["headcount"]
     settlement.unit_total = summary["unit_total"]
     settlement.personal_total = summary["personal_total"]
@@ -318,6 +380,7 @@ def rebuild_arrears(*, unit_id: int | None, person_id: int | None, settle_period
         paid_by_item[item] += amount
         last_paid[item] = max(paid_on, last_paid.get(item, paid_on))
     Arrear.objects.filter(payer=payer, settle_period=settle_period).delete()
+    region_id = lines.values_list("region_id", flat=True).first()
     rows, fully_paid = [], []
     for item in sorted({k[0] for k in due}):
         left = paid_by_item.get(item, ZERO)
@@ -330,7 +393,7 @@ def rebuild_arrears(*, unit_id: int | None, person_id: int | None, settle_period
                     payer=payer,
                     unit_id=unit_id,
                     person_id=person_id if not unit_id else None,
-                    region_id=lines.values_list("region_id", flat=True).first(),
+                    region_id=region_id,
                     settle_period=settle_period,
                     item=item,
                     belongs_period=belongs,
@@ -342,12 +405,16 @@ def rebuild_arrears(*, unit_id: int | None, person_id: int | None, settle_period
             if paid == amount:
                 fully_paid.append((item, belongs))
     Arrear.objects.bulk_create(rows)
-    lines.update(paid=False)
+    # Only the flags that change: rewriting every line of a fresh settlement costs a new row
+    # version, its index entries and its foreign-key checks again.
     if fully_paid:
         cond = Q()
         for item, belongs in fully_paid:
             cond |= Q(item=item, belongs_period=belongs)
-        lines.filter(cond).update(paid=True)
+        lines.filter(paid=True).exclude(cond).update(paid=False)
+        lines.filter(cond, paid=False).update(paid=True)
+    else:
+        lines.filter(paid=True).update(paid=False)
 
 
 def settlement_reopen(*, actor, settlement_id: int) -> Settlement:
@@ -482,16 +549,15 @@ def region_settle_all_run(job_id: int) -> None:
     RegionSettlementJob.objects.filter(pk=job.pk).update(
         state=RegionSettlementJob.State.RUNNING, total_units=len(units), skipped=skipped
     )
+    # Batches, each its own transaction: the page sees the progress after each, and a job
+    # that fails keeps the units it finished (a new job picks up the rest).
+    lines = done = 0
     try:
-        lines = settle_units(
-            units,
-            job.region_id,
-            period,
-            actor=job.created_by,
-            progress=lambda done: RegionSettlementJob.objects.filter(pk=job.pk).update(
-                done_units=done
-            ),
-        )
+        for start in range(0, len(units), REGION_BATCH_UNITS):
+            batch = units[start : start + REGION_BATCH_UNITS]
+            lines += settle_units(batch, job.region_id, period, actor=job.created_by)
+            done += len(batch)
+            RegionSettlementJob.objects.filter(pk=job.pk).update(done_units=done, lines=lines)
     except Exception as exc:  # the job page shows what went wrong
         RegionSettlementJob.objects.filter(pk=job.pk).update(
             state=RegionSettlementJob.State.FAILED,
@@ -507,20 +573,40 @@ def region_settle_all_run(job_id: int) -> None:
     )
 
 
-def settle_units(units: list[Unit], region_id: str, period: int, *, actor, progress=None) -> int:
-    """Settle many units of one region at once. PostgreSQL: settlements in one INSERT, lines
-    in one INSERT … SELECT per parameter set, totals in one UPDATE, arrears in one INSERT …
-    SELECT. SQLite: the Python path unit by unit. Returns the number of lines written."""
+def settle_units(units: list[Unit], region_id: str, period: int, *, actor) -> int:
+    """Settle many units of one region at once, in one transaction. PostgreSQL: settlements
+    in one INSERT (a unit that settled itself meanwhile is skipped), pending back pay in one
+    UPDATE, lines in one INSERT … SELECT, totals in one UPDATE, arrears in one INSERT …
+    SELECT, every statement limited to the settlements this call created. SQLite: the Python
+    path unit by unit. Returns the number of lines written."""
     if not units:
         return 0
     now = timezone.now()
+    changed = changed_units([u.pk for u in units], period)
+    kinds = {
+        u.pk: Settlement.Kind.WITH_CHANGE if u.pk in changed else Settlement.Kind.NO_CHANGE
+        for u in units
+    }
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            ids = _create_settlements_sql(kinds, region_id, period, actor, now)
+            if not ids:
+                return 0
+            _claim_back_pay_sql(ids, period)
+            written = sql_insert_lines(
+                region_id=region_id,
+                period=period,
+                settlement_filter="s.id = ANY(%(f0)s)",
+                params=[ids],
+            )
+            _finish_many_sql(ids, now)
+            return written
         Settlement.objects.bulk_create(
             Settlement(
                 unit=u,
                 region_id=region_id,
                 settle_period=period,
-                kind=Settlement.Kind.NO_CHANGE,
+                kind=kinds[u.pk],
                 created_by=actor,
             )
             for u in units
@@ -530,65 +616,85 @@ def settle_units(units: list[Unit], region_id: str, period: int, *, actor, progr
                 unit__in=units, settle_period=period, state=Settlement.State.RUNNING
             ).values_list("unit_id", "pk")
         )
-        if connection.vendor == "postgresql":
-            written = sql_insert_lines(
-                region_id=region_id,
-                period=period,
-                settlement_filter="s.region_id = %(f0)s AND s.settle_period = %(f1)s"
-                " AND s.state = 'running'",
-                params=[region_id, period],
-            )
-            for unit_id, sid in ids.items():
-                pending = ContributionLine.objects.filter(
-                    unit_id=unit_id,
-                    settlement__isnull=True,
-                    withdrawn=False,
-                    settle_period__lte=period,
-                )
-                pending.update(settlement_id=sid, settle_period=period)
-            _finish_many_sql(region_id, period, now)
-            if progress:
-                progress(len(units))
-            return written
         written = 0
-        for i, unit in enumerate(units, start=1):
+        for unit in units:
             written += write_lines(
-                python_lines([unit], region_id, period, settlements={unit.pk: ids[unit.pk]})
+                python_line_rows([unit], region_id, period, settlements={unit.pk: ids[unit.pk]})
             )
             pending_back_pay(unit, period).update(settlement_id=ids[unit.pk], settle_period=period)
             finish_settlement(Settlement.objects.get(pk=ids[unit.pk]))
-            if progress and i % 20 == 0:
-                progress(i)
         return written
 
 
-def _finish_many_sql(region_id: str, period: int, now) -> None:
-    """Totals and arrears of every running settlement of the region and period, set-based."""
+def _create_settlements_sql(
+    kinds: dict[int, str], region_id: str, period: int, actor, now
+) -> list[int]:
+    """One running settlement per unit (of kind kinds[unit id]), skipping units that already
+    have one in force (the unique constraint decides, under concurrency too). The ids of
+    those created."""
     with connection.cursor() as cur:
         cur.execute(
             """
-            UPDATE contributions_settlement s SET
-                headcount = t.headcount, unit_total = t.unit_total,
-                personal_total = t.personal_total, state = 'confirmed', progress = 100,
-                finished_at = %(now)s
-            FROM (
+            INSERT INTO contributions_settlement (unit_id, person_id, region_id, settle_period,
+                kind, state, headcount, unit_total, personal_total, progress, created_by_id,
+                created_at)
+            SELECT u, NULL, %(region)s, %(period)s, k, 'running', 0, 0, 0, 0, %(actor)s, %(now)s
+            FROM unnest(%(units)s::bigint[], %(kinds)s::text[]) AS t (u, k)
+            ON CONFLICT DO NOTHING
+            RETURNING id
+            """,
+            {
+                "units": list(kinds),
+                "kinds": list(kinds.values()),
+                "region": region_id,
+                "period": period,
+                "actor": getattr(actor, "pk", None),
+                "now": now,
+            },
+        )
+        return [row[0] for row in cur.fetchall()]
+
+
+def _claim_back_pay_sql(ids: list[int], period: int) -> None:
+    """The waiting back-pay lines of these settlements' units join them (one statement, before
+    the period's lines exist, so it reads only the waiting ones)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            UPDATE contributions_contributionline l
+            SET settlement_id = s.id, settle_period = %(period)s
+            FROM contributions_settlement s
+            WHERE s.id = ANY(%(ids)s) AND l.unit_id = s.unit_id AND l.settlement_id IS NULL
+              AND NOT l.withdrawn AND l.settle_period <= %(period)s
+            """,
+            {"ids": ids, "period": period},
+        )
+
+
+def _finish_many_sql(ids: list[int], now) -> None:
+    """Totals and arrears of the given running settlements, set-based. The aggregate is
+    materialized: the planner never sees the running settlements in its statistics (they are
+    transient), and must not re-run the aggregate once per settlement."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            WITH t AS MATERIALIZED (
                 SELECT settlement_id,
                        COUNT(DISTINCT person_id) FILTER (WHERE kind = 'normal') AS headcount,
                        SUM(unit_amount) AS unit_total, SUM(personal_amount) AS personal_total
                 FROM contributions_contributionline
-                WHERE settle_period = %(period)s AND region_id = %(region)s AND NOT withdrawn
+                WHERE settlement_id = ANY(%(ids)s) AND NOT withdrawn
                 GROUP BY settlement_id
-            ) t
-            WHERE s.id = t.settlement_id AND s.state = 'running'
+            )
+            UPDATE contributions_settlement s SET
+                headcount = COALESCE(t.headcount, 0), unit_total = COALESCE(t.unit_total, 0),
+                personal_total = COALESCE(t.personal_total, 0), state = 'confirmed',
+                progress = 100, finished_at = %(now)s
+            FROM unnest(%(ids)s::bigint[]) AS i(id)
+            LEFT JOIN t ON t.settlement_id = i.id
+            WHERE s.id = i.id AND s.state = 'running'
             """,
-            {"period": period, "region": region_id, "now": now},
-        )
-        # settlements without lines (nothing active) are confirmed empty
-        cur.execute(
-            "UPDATE contributions_settlement SET state = 'confirmed', progress = 100,"
-            " finished_at = %(now)s WHERE region_id = %(region)s AND settle_period = %(period)s"
-            " AND state = 'running'",
-            {"period": period, "region": region_id, "now": now},
+            {"ids": ids, "now": now},
         )
         cur.execute(
             """
@@ -597,12 +703,10 @@ def _finish_many_sql(region_id: str, period: int, now) -> None:
             SELECT 'U' || l.unit_id, l.unit_id, NULL, l.region_id, l.settle_period, l.item,
                    l.belongs_period, SUM(l.unit_amount + l.personal_amount), 0, NULL
             FROM contributions_contributionline l
-            JOIN contributions_settlement s ON s.id = l.settlement_id
-            WHERE s.region_id = %(region)s AND s.settle_period = %(period)s
-              AND s.finished_at = %(now)s AND NOT l.withdrawn
+            WHERE l.settlement_id = ANY(%(ids)s) AND NOT l.withdrawn
             GROUP BY l.unit_id, l.region_id, l.settle_period, l.item, l.belongs_period
             """,
-            {"period": period, "region": region_id, "now": now},
+            {"ids": ids},
         )
 
 

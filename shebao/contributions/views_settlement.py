@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from shebao.contributions import settlement as svc
+from shebao.contributions.engine import MissingParameters
 from shebao.contributions.models import (
     ContributionLine,
     ItemType,
@@ -33,11 +34,13 @@ def _label_items(summary: dict) -> dict:
 
 def _unit_settlement(actor, settlement_id: int) -> Settlement:
     try:
-        return Settlement.objects.select_related("unit", "region").get(
+        settlement = Settlement.objects.select_related("unit", "region").get(
             pk=settlement_id, unit_id=actor.unit_id
         )
     except Settlement.DoesNotExist:
         raise Http404 from None
+    settlement.progress = svc.settlement_progress(settlement)  # shown, never saved
+    return settlement
 
 
 @hall_required("operator")
@@ -49,6 +52,8 @@ def unit_settlement(request):
         .exclude(state=Settlement.State.WITHDRAWN)
         .first()
     )
+    if current is not None:
+        current.progress = svc.settlement_progress(current)  # shown, never saved
     history = Paginator(
         Settlement.objects.filter(unit=unit).order_by("-settle_period", "-id"), 12
     ).get_page(request.GET.get("page"))
@@ -68,21 +73,18 @@ def unit_settlement(request):
 @hall_required("operator")
 def unit_preview(request):
     unit = request.user.unit
-    try:
-        summary = svc.settlement_preview(actor=request.user, unit=unit)
-    except PermissionDenied as e:
-        messages.error(request, str(e))
-        return redirect("unit:settlement")
-    except svc.MissingParameters as e:
-        messages.error(request, str(e))
-        return redirect("unit:settlement")
-    if request.method == "POST":
+    if request.method == "POST":  # settlement_start checks everything the preview would
         try:
             settlement = svc.settlement_start(actor=request.user, unit=unit)
         except (ValidationError, PermissionDenied) as e:
             messages.error(request, "；".join(getattr(e, "messages", [str(e)])))
             return redirect("unit:settlement")
         return redirect("unit:settlement_notice", settlement_id=settlement.pk)
+    try:
+        summary = svc.settlement_preview(actor=request.user, unit=unit)
+    except (PermissionDenied, MissingParameters) as e:
+        messages.error(request, str(e))
+        return redirect("unit:settlement")
     return render(
         request,
         "contributions/settlement/preview.html",

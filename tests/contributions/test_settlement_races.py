@@ -267,13 +267,6 @@ def test_a_second_job_is_refused_while_one_is_running(region_bj, staff_bj, no_ta
 
 
 @RACE
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: settle_units selects every *running* settlement of the region and period "
-    "(sql_insert_lines filter s.state = 'running', _finish_many_sql likewise), not only the ones "
-    "it created: a large unit's own settlement still computing in the background gets its lines "
-    "written twice, once by its task and once by the region job.",
-)
 def test_region_job_leaves_a_unit_settling_in_the_background_alone(
     region_bj, staff_bj, no_task_run
 ):
@@ -305,13 +298,6 @@ def test_region_job_leaves_a_unit_settling_in_the_background_alone(
 
 
 @RACE
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: settle_units bulk_creates the settlements of every unit it chose without "
-    "ON CONFLICT: a unit that settles itself between the job choosing its units and inserting "
-    "their settlements makes the insert fail, and the whole region job fails with it (no unit "
-    "settled) instead of skipping that one unit.",
-)
 def test_region_job_skips_a_unit_that_settles_itself_meanwhile(region_bj, staff_bj, no_task_run):
     units = region_with_units(region_bj, staff_bj)
     admin = make_admin(units[0])
@@ -519,13 +505,6 @@ def test_set_based_path_equals_the_oracle_to_the_fen(region_bj, staff_bj, seed):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: sql_insert_lines writes nothing for an insurance type without a parameter set "
-    "in force (it loops over the sets, not the enrolments), so settle_units on PostgreSQL "
-    "confirms the settlement without those lines, where the Python oracle (the SQLite path) "
-    "raises MissingParameters and writes nothing.",
-)
 def test_set_based_path_refuses_a_type_without_parameters_like_the_oracle(region_bj, staff_bj):
     region_bj.current_period = PERIOD
     region_bj.save()

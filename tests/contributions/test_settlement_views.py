@@ -310,6 +310,12 @@ def test_large_unit_settles_in_the_background_with_a_progress_bar(
     r = client.get(progress_url(settlement))
     assert r.status_code == 200 and "HX-Refresh" not in r
     assert 'role="progressbar"' in r.content.decode()
+    # the worker reports from inside its transaction; the page shows the figure meanwhile
+    svc._set_progress(settlement.pk, 42)
+    assert 'aria-valuenow="42"' in client.get(progress_url(settlement)).content.decode()
+    assert 'style="width: 42%"' in client.get(HOME).content.decode()
+    settlement.refresh_from_db()
+    assert settlement.progress == 0  # shown, never saved
 
     callbacks[0]()  # the immediate task backend of the test settings runs it now
     settlement.refresh_from_db()
