@@ -522,6 +522,8 @@ def worker_main(vendor: str, scale: float, repeat: int) -> None:
     )
     from shebao.contributions.selectors import parameter_sets_in_force
     from shebao.contributions.settlement import (
+        line_rows,
+        notice_summary,
         region_settle_all_run,
         settlement_compute,
         settlement_preview,
@@ -657,7 +659,7 @@ def worker_main(vendor: str, scale: float, repeat: int) -> None:
         with connection.cursor() as cursor:
             cursor.execute(baseline_sql, baseline_params)
 
-    # what the unit's 核对人数与缴费基数 page computes before the click (Python oracle path)
+    # what the unit's 核对人数与缴费基数 page computes before the click (SQL on PostgreSQL)
     out["preview_big_unit_s"] = timed(lambda: settlement_preview(actor=admin, unit=big_unit))
 
     single_runs, ours_runs, base_runs, profiles = [], [], [], []
@@ -687,6 +689,11 @@ def worker_main(vendor: str, scale: float, repeat: int) -> None:
         (out["baseline_lines"],) = cursor.fetchone()
     assert out["lines"] == out["baseline_lines"] == job.lines, (out, job.lines)
     assert job.total_units == out["units"], (job.total_units, out["units"])
+    # what the unit's notice page (单位缴费通知单) sums for the large unit, settled by the job
+    big_settlement = Settlement.objects.get(unit=big_unit, settle_period=PERIOD)
+    out["notice_big_unit_s"] = timed(
+        lambda: notice_summary(line_rows(big_settlement.lines.filter(withdrawn=False)))
+    )
     out["checks"] = check_settlements(
         vendor, sets, python_lines, ContributionLine, Settlement, Arrear, Unit
     )

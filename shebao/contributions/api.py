@@ -3,7 +3,7 @@
 from decimal import Decimal, InvalidOperation
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from shebao.contributions.calc import compute
 from shebao.contributions.selectors import parameter_sets_in_force, to_params
@@ -112,6 +112,6 @@ def calculator(
     a string with two decimals. `scheme=institution` computes 机关事业单位养老保险 (120) with
     occupational annuity (121) instead of enterprise pension (110)."""
     try:
-        return 200, calculate(region, period, wage, injury_rate, scheme)
+        return Status(200, calculate(region, period, wage, injury_rate, scheme))
     except CalculatorError as e:
-        return 400, {"detail": str(e)}
+        return Status(400, {"detail": str(e)})
