@@ -9,8 +9,9 @@ ten, work-injury rates with history for half the units, some closed enrolments t
 settled; then VACUUM (ANALYZE). Unit 1 is the large unit: 10,000 persons spread over the tables.
 
 - **ours**: ``region_settle_all_run`` of a fresh RegionSettlementJob, end to end: choosing the
-  units, the settlements, their lines (PostgreSQL: ``sql_insert_lines``, one INSERT … SELECT per
-  parameter set with the rounding in SQL), pending back pay, totals, arrears, one transaction.
+  units, the settlements, their lines (PostgreSQL: ``sql_insert_lines``, one INSERT … SELECT
+  over all parameter sets with the rounding in SQL), pending back pay, totals, arrears, in
+  committed batches of ``REGION_BATCH_UNITS`` units.
 - **baseline**: one ``INSERT … SELECT`` writing the same number of lines, from the same active
   enrolments, into ``bare_lines``: ``CREATE TABLE … (LIKE contributions_contributionline
   INCLUDING ALL)`` plus the same foreign keys, so the same columns, indexes, check constraints

@@ -1,6 +1,6 @@
 """Settlement on PostgreSQL: concurrent clicks, reopen against a payment, region jobs against
-each other and against a unit settling itself; and the set-based path (one INSERT … SELECT per
-parameter set, rounding in SQL) against the Python oracle on generated data, to the fen.
+each other and against a unit settling itself; and the set-based path (one INSERT … SELECT over
+all parameter sets, rounding in SQL) against the Python oracle on generated data, to the fen.
 
 PostgreSQL only (SQLite has no row locks and its set-based path is the Python one). The race
 tests are transactional (each thread has its own connection and must see the others' commits);
@@ -468,7 +468,7 @@ def test_set_based_path_equals_the_oracle_to_the_fen(region_bj, staff_bj, seed):
     units, _ = generated_region(rng, region_bj, staff_bj)
     assert any("120" in u.insurance_types for u in units)
     # one unit alone (settlement_start → sql_insert_lines for one settlement), the others
-    # together (settle_units → one INSERT … SELECT per parameter set for all of them)
+    # together (settle_units → one INSERT … SELECT for all of them)
     alone = settlement_start(actor=make_admin(units[0]), unit=units[0])
     assert alone.state == Settlement.State.CONFIRMED
     settle_units(units[1:], region_bj.pk, PERIOD, actor=staff_bj)
