@@ -272,6 +272,7 @@ def _abandon(settlement_id: int) -> None:
     """A computation that failed leaves no half-written settlement behind: its lines were
     rolled back with it, and the running row goes so the unit can try again."""
     Settlement.objects.filter(pk=settlement_id, state=Settlement.State.RUNNING).delete()
+    cache.delete(_progress_key(settlement_id))
 
 
 @task()

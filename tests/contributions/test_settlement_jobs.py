@@ -214,3 +214,21 @@ def test_progress_goes_up_in_phases_and_is_cleared(varied_unit, monkeypatch):
     assert settlement.state == Settlement.State.CONFIRMED and settlement.progress == 100
     assert svc.settlement_progress(settlement) == 100
     assert cache.get(svc._progress_key(settlement.pk)) is None
+
+
+def test_a_failed_computation_leaves_no_settlement_and_no_progress(varied_unit, monkeypatch):
+    unit, admin = varied_unit
+    settlement = Settlement.objects.create(
+        unit=unit, region=unit.region, settle_period=PERIOD, created_by=admin
+    )
+
+    def broken(*args, **kwargs):
+        svc._set_progress(settlement.pk, 40)
+        raise RuntimeError("磁盘已满")
+
+    monkeypatch.setattr(svc, "finish_settlement", broken)
+    with pytest.raises(RuntimeError):
+        svc.settle_in_background.call(settlement_id=settlement.pk)
+    assert not Settlement.objects.filter(pk=settlement.pk).exists()
+    assert not ContributionLine.objects.filter(unit=unit).exists()
+    assert cache.get(svc._progress_key(settlement.pk)) is None
