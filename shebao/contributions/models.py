@@ -4,13 +4,19 @@ Two months are kept apart everywhere (DOMAIN §4): the settlement period (结算
 when the unit settles and pays) and the period a contribution belongs to (费款所属期,
 `belongs_period`). Periods are yyyyMM integers; money is Decimal with two places."""
 
+from datetime import timedelta
+
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from shebao.contributions.calc import ANNUITY_ITEM
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 RATE = {"max_digits": 8, "decimal_places": 6}
+# A settlement or region job still marked running this long after its last sign of life was
+# interrupted (a worker stopped mid-way): staff may stop it so the unit or region can go on.
+INTERRUPTED_AFTER = timedelta(minutes=10)
 
 
 class Rounding(models.TextChoices):
@@ -242,6 +248,14 @@ class Settlement(models.Model):
         ]
 
     @property
+    def interrupted(self) -> bool:
+        """Running for longer than any computation takes: its worker has stopped."""
+        return (
+            self.state == self.State.RUNNING
+            and self.created_at < timezone.now() - INTERRUPTED_AFTER
+        )
+
+    @property
     def total(self):
         return self.unit_total + self.personal_total
 
@@ -429,6 +443,8 @@ class RegionSettlementJob(models.Model):
     created_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # set by the job at each step: a running job silent for long was interrupted
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -438,6 +454,12 @@ class RegionSettlementJob(models.Model):
                 name="one_running_region_job",
             )
         ]
+
+    @property
+    def interrupted(self) -> bool:
+        if self.state not in (self.State.QUEUED, self.State.RUNNING):
+            return False
+        return (self.heartbeat_at or self.created_at) < timezone.now() - INTERRUPTED_AFTER
 
     @property
     def percent(self) -> int:

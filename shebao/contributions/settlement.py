@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.http import Http404
 from django.utils import timezone
@@ -23,6 +23,7 @@ from shebao.contributions.engine import (
     write_lines,
 )
 from shebao.contributions.models import (
+    INTERRUPTED_AFTER,
     Arrear,
     ContributionLine,
     Payment,
@@ -466,6 +467,78 @@ def settlement_reopen(*, actor, settlement_id: int) -> Settlement:
     return settlement
 
 
+def settlement_stop_interrupted(*, actor, settlement_id: int) -> Settlement:
+    """Staff stop a settlement whose computation was interrupted (its worker stopped): it is
+    withdrawn (kept in history, no lines were written) so the unit can settle again. One
+    still computing is refused: on PostgreSQL its row is locked by the computation."""
+    if getattr(actor, "kind", None) != "staff":
+        raise PermissionDenied("只有经办人员可以中止结算")
+    with transaction.atomic():
+        try:
+            settlement = Settlement.objects.select_for_update(nowait=True).get(
+                pk=settlement_id, region__in=actor.regions.all()
+            )
+        except Settlement.DoesNotExist:
+            raise Http404 from None
+        except OperationalError:  # the computation holds the row
+            raise ValidationError("该结算正在计算中，请稍后查看结果", code="busy") from None
+        if settlement.state != Settlement.State.RUNNING:
+            raise ValidationError("只有结算中的记录可以中止", code="state")
+        if not settlement.interrupted:
+            raise ValidationError(
+                f"结算开始不足 {INTERRUPTED_AFTER.seconds // 60} 分钟，可能仍在计算，请稍后再试",
+                code="busy",
+            )
+        settlement.state = Settlement.State.WITHDRAWN
+        settlement.withdrawn_at = timezone.now()
+        settlement.withdrawn_by = actor
+        settlement.save(update_fields=["state", "withdrawn_at", "withdrawn_by"])
+        audit_record(
+            actor=actor,
+            action="settlement.stop_interrupted",
+            obj=settlement.unit or settlement.person,
+            detail={"period": settlement.settle_period, "settlement": settlement.pk},
+        )
+    cache.delete(_progress_key(settlement.pk))
+    return settlement
+
+
+def region_job_stop_interrupted(*, actor, job_id: int) -> RegionSettlementJob:
+    """Staff stop a region job that has shown no progress for long (its worker stopped), so
+    a new job can settle the units it left. The units it finished stay settled."""
+    if getattr(actor, "kind", None) != "staff":
+        raise PermissionDenied("只有经办人员可以中止核定任务")
+    with transaction.atomic():
+        try:
+            job = (
+                RegionSettlementJob.objects.select_for_update()
+                .select_related("region")
+                .get(pk=job_id, region__in=actor.regions.all())
+            )
+        except RegionSettlementJob.DoesNotExist:
+            raise Http404 from None
+        if job.state not in (RegionSettlementJob.State.QUEUED, RegionSettlementJob.State.RUNNING):
+            raise ValidationError("该任务已结束，无需中止", code="state")
+        if not job.interrupted:
+            raise ValidationError(
+                f"任务在 {INTERRUPTED_AFTER.seconds // 60} 分钟内仍有进展，请等待其完成",
+                code="busy",
+            )
+        job.state = RegionSettlementJob.State.FAILED
+        job.error = (
+            f"任务中断，已由经办人员 {actor.display_name or actor.username} 中止；已核定的单位保留"
+        )
+        job.finished_at = timezone.now()
+        job.save(update_fields=["state", "error", "finished_at"])
+        audit_record(
+            actor=actor,
+            action="settlement.region_job_stop",
+            obj=job.region,
+            detail={"period": job.settle_period, "job": job.pk, "done_units": job.done_units},
+        )
+    return job
+
+
 def unpaid_periods(person, unit) -> list[int]:
     """费款所属期 of the person's lines at the unit that are not fully paid (欠缴), oldest
     first; a stop filing is refused while any exist (seed 001, Tianjin)."""
@@ -547,18 +620,24 @@ def region_settle_all_run(job_id: int) -> None:
     )
     skipped = [u.unit_no for u in units if u.pk in blocked]
     units = [u for u in units if u.pk not in blocked]
-    RegionSettlementJob.objects.filter(pk=job.pk).update(
-        state=RegionSettlementJob.State.RUNNING, total_units=len(units), skipped=skipped
+    running = RegionSettlementJob.objects.filter(pk=job.pk, state=RegionSettlementJob.State.RUNNING)
+    RegionSettlementJob.objects.filter(pk=job.pk, state=RegionSettlementJob.State.QUEUED).update(
+        state=RegionSettlementJob.State.RUNNING,
+        total_units=len(units),
+        skipped=skipped,
+        heartbeat_at=timezone.now(),
     )
     # Batches, each its own transaction: the page sees the progress after each, and a job
     # that fails keeps the units it finished (a new job picks up the rest).
     lines = done = 0
     try:
         for start in range(0, len(units), REGION_BATCH_UNITS):
+            if not running.exists():  # staff stopped it (taken for interrupted): leave off
+                return
             batch = units[start : start + REGION_BATCH_UNITS]
             lines += settle_units(batch, job.region_id, period, actor=job.created_by)
             done += len(batch)
-            RegionSettlementJob.objects.filter(pk=job.pk).update(done_units=done, lines=lines)
+            running.update(done_units=done, lines=lines, heartbeat_at=timezone.now())
     except Exception as exc:  # the job page shows what went wrong
         RegionSettlementJob.objects.filter(pk=job.pk).update(
             state=RegionSettlementJob.State.FAILED,
@@ -566,7 +645,7 @@ def region_settle_all_run(job_id: int) -> None:
             finished_at=timezone.now(),
         )
         raise
-    RegionSettlementJob.objects.filter(pk=job.pk).update(
+    running.update(
         state=RegionSettlementJob.State.DONE,
         done_units=len(units),
         lines=lines,

@@ -1,5 +1,6 @@
 """Settlement pages: the unit's 单位结算 (preview, confirm, progress, notice, detail export,
-history) and the back office's 当期缴费核定 (region job, reopen, next period)."""
+history) and the back office's 当期缴费核定 (region job, reopen, stopping interrupted work,
+next period)."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -246,9 +247,40 @@ def staff_reopen(request, settlement_id: int):
         return redirect("staff:settlements")
     payer = settlement.unit.name if settlement.unit_id else settlement.person.name
     messages.success(request, f"已撤销 {payer} {settlement.settle_period} 的结算")
+    return _back_to_list(settlement)
+
+
+def _back_to_list(settlement: Settlement):
     return redirect(
         f"/staff/settlements/?region={settlement.region_id}&period={settlement.settle_period}"
     )
+
+
+@require_POST
+@hall_required("staff")
+def staff_stop_settlement(request, settlement_id: int):
+    try:
+        settlement = svc.settlement_stop_interrupted(
+            actor=request.user, settlement_id=settlement_id
+        )
+    except ValidationError as e:
+        messages.error(request, e.messages[0])
+        return redirect("staff:settlements")
+    payer = settlement.unit.name if settlement.unit_id else settlement.person.name
+    messages.success(request, f"已中止 {payer} {settlement.settle_period} 的结算，可重新结算")
+    return _back_to_list(settlement)
+
+
+@require_POST
+@hall_required("staff")
+def staff_stop_job(request, job_id: int):
+    try:
+        job = svc.region_job_stop_interrupted(actor=request.user, job_id=job_id)
+    except ValidationError as e:
+        messages.error(request, e.messages[0])
+        return redirect("staff:settlements")
+    messages.success(request, f"已中止 {job.region.name} {job.settle_period} 的核定任务")
+    return redirect(f"/staff/settlements/?region={job.region_id}")
 
 
 @require_POST

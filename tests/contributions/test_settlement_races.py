@@ -12,7 +12,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -40,6 +40,7 @@ from shebao.contributions.settlement import (
     settlement_compute,
     settlement_reopen,
     settlement_start,
+    settlement_stop_interrupted,
 )
 from shebao.core.ids import make_resident_id
 from shebao.registry.models import INJURY_CLASS_BENCHMARKS, Enrolment, Person, UnitType
@@ -314,6 +315,28 @@ def test_region_job_skips_a_unit_that_settles_itself_meanwhile(region_bj, staff_
     for unit in units:
         assert Settlement.objects.filter(unit=unit).count() == 1
         assert unit_lines(unit) == 3 * len(unit.insurance_types)
+
+
+@RACE
+def test_an_old_settlement_still_computing_is_not_stopped(region_bj, staff_bj):
+    """A computation holds its settlement's row: staff cannot stop it however old it is."""
+    region_bj.current_period = PERIOD
+    region_bj.save()
+    unit = make_unit(staff_bj, region_bj, 7)
+    settlement = Settlement.objects.create(
+        unit=unit, region=region_bj, settle_period=PERIOD, kind="no_change"
+    )
+    Settlement.objects.filter(pk=settlement.pk).update(
+        created_at=settlement.created_at - timedelta(hours=1)
+    )
+    results = holding_then(
+        lambda: Settlement.objects.select_for_update().get(pk=settlement.pk),  # computing
+        lambda: settlement_stop_interrupted(actor=staff_bj, settlement_id=settlement.pk),
+    )
+    assert isinstance(results[1], ValidationError), results
+    assert results[1].messages == ["该结算正在计算中，请稍后查看结果"]
+    settlement.refresh_from_db()
+    assert settlement.state == Settlement.State.RUNNING
 
 
 # --- the set-based path against the oracle -------------------------------------------------

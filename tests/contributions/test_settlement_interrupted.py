@@ -1,0 +1,299 @@
+"""Work a stopped worker left behind: a unit's settlement still 结算中 and a region job still
+running long after they could have finished. Staff stop them (the settlement is withdrawn and
+kept, the job fails keeping the units it settled) so the unit or region can go on; work that is
+still moving is refused."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+
+from shebao.contributions import settlement as svc
+from shebao.contributions.models import (
+    INTERRUPTED_AFTER,
+    ContributionLine,
+    RegionSettlementJob,
+    Settlement,
+)
+from shebao.core.models import AuditEntry
+from tests.conftest import make_admin, make_unit, signed_in
+from tests.contributions.test_settlement import PERIOD, enrol
+
+pytestmark = pytest.mark.django_db
+
+LONG_AGO = INTERRUPTED_AFTER + timedelta(minutes=1)
+
+
+@pytest.fixture
+def unit(region_bj, staff_bj):
+    region_bj.current_period = PERIOD
+    region_bj.save()
+    unit = make_unit(staff_bj, region_bj, 7)
+    enrol(unit, 3)
+    return unit
+
+
+def running_settlement(unit, *, age=LONG_AGO) -> Settlement:
+    """A settlement whose computation never ran (its worker stopped before or during it)."""
+    settlement = Settlement.objects.create(
+        unit=unit, region_id=unit.region_id, settle_period=PERIOD, kind="no_change"
+    )
+    Settlement.objects.filter(pk=settlement.pk).update(created_at=timezone.now() - age)
+    settlement.refresh_from_db()
+    return settlement
+
+
+def running_job(region, staff, *, age=LONG_AGO, state=RegionSettlementJob.State.RUNNING):
+    job = RegionSettlementJob.objects.create(
+        region=region, settle_period=PERIOD, created_by=staff, state=state, total_units=4
+    )
+    RegionSettlementJob.objects.filter(pk=job.pk).update(
+        created_at=timezone.now() - age, heartbeat_at=timezone.now() - age
+    )
+    job.refresh_from_db()
+    return job
+
+
+# --- a unit's settlement ------------------------------------------------------------------
+
+
+def test_interrupted_settlement_is_withdrawn_and_the_unit_settles_again(unit, staff_bj):
+    settlement = running_settlement(unit)
+    assert settlement.interrupted
+
+    svc.settlement_stop_interrupted(actor=staff_bj, settlement_id=settlement.pk)
+
+    settlement.refresh_from_db()
+    assert settlement.state == Settlement.State.WITHDRAWN
+    assert settlement.withdrawn_by == staff_bj
+    assert AuditEntry.objects.filter(action="settlement.stop_interrupted").count() == 1
+    # a late worker picking the task up changes nothing
+    svc.settlement_compute(settlement.pk)
+    assert not ContributionLine.objects.filter(settlement=settlement).exists()
+    settlement.refresh_from_db()
+    assert settlement.state == Settlement.State.WITHDRAWN
+    # the unit settles again
+    again = svc.settlement_start(actor=make_admin(unit), unit=unit)
+    assert again.state == Settlement.State.CONFIRMED
+    assert again.lines.count() == 3 * len(unit.insurance_types)
+
+
+def test_a_settlement_started_recently_is_not_stopped(unit, staff_bj):
+    settlement = running_settlement(unit, age=timedelta(minutes=2))
+    assert not settlement.interrupted
+
+    with pytest.raises(ValidationError) as e:
+        svc.settlement_stop_interrupted(actor=staff_bj, settlement_id=settlement.pk)
+
+    assert "可能仍在计算" in e.value.messages[0]
+    settlement.refresh_from_db()
+    assert settlement.state == Settlement.State.RUNNING
+    assert not AuditEntry.objects.filter(action="settlement.stop_interrupted").exists()
+
+
+def test_a_confirmed_settlement_is_not_stopped(unit, staff_bj):
+    settlement = svc.settlement_start(actor=make_admin(unit), unit=unit)
+    assert not settlement.interrupted
+
+    with pytest.raises(ValidationError) as e:
+        svc.settlement_stop_interrupted(actor=staff_bj, settlement_id=settlement.pk)
+
+    assert e.value.messages == ["只有结算中的记录可以中止"]
+    settlement.refresh_from_db()
+    assert settlement.state == Settlement.State.CONFIRMED
+
+
+def test_operators_may_not_stop_a_settlement(unit):
+    settlement = running_settlement(unit)
+
+    with pytest.raises(PermissionDenied):
+        svc.settlement_stop_interrupted(actor=make_admin(unit), settlement_id=settlement.pk)
+
+    settlement.refresh_from_db()
+    assert settlement.state == Settlement.State.RUNNING
+
+
+def test_staff_of_another_region_get_404(unit, staff_sh):
+    settlement = running_settlement(unit)
+
+    with pytest.raises(Http404):
+        svc.settlement_stop_interrupted(actor=staff_sh, settlement_id=settlement.pk)
+
+    settlement.refresh_from_db()
+    assert settlement.state == Settlement.State.RUNNING
+
+
+# --- the region job -----------------------------------------------------------------------
+
+
+def test_interrupted_job_fails_and_a_new_job_may_start(region_bj, staff_bj):
+    region_bj.current_period = PERIOD
+    region_bj.save()
+    job = running_job(region_bj, staff_bj)
+    assert job.interrupted
+    with pytest.raises(ValidationError):  # the stuck job holds the region's one running slot
+        svc.region_settle_all_start(actor=staff_bj, region_code=region_bj.code)
+
+    svc.region_job_stop_interrupted(actor=staff_bj, job_id=job.pk)
+
+    job.refresh_from_db()
+    assert job.state == RegionSettlementJob.State.FAILED
+    assert "已由经办人员" in job.error and job.finished_at
+    assert AuditEntry.objects.filter(action="settlement.region_job_stop").count() == 1
+    assert svc.region_settle_all_start(actor=staff_bj, region_code=region_bj.code).pk != job.pk
+
+
+def test_a_queued_job_the_worker_never_took_can_be_stopped(region_bj, staff_bj):
+    job = running_job(region_bj, staff_bj, state=RegionSettlementJob.State.QUEUED)
+
+    svc.region_job_stop_interrupted(actor=staff_bj, job_id=job.pk)
+    svc.region_settle_all_run(job.pk)  # the worker comes back: nothing happens
+
+    job.refresh_from_db()
+    assert job.state == RegionSettlementJob.State.FAILED
+    assert job.done_units == 0
+
+
+def test_a_job_with_recent_progress_is_not_stopped(region_bj, staff_bj):
+    job = running_job(region_bj, staff_bj)
+    RegionSettlementJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now())
+    job.refresh_from_db()
+    assert not job.interrupted
+
+    with pytest.raises(ValidationError) as e:
+        svc.region_job_stop_interrupted(actor=staff_bj, job_id=job.pk)
+
+    assert "仍有进展" in e.value.messages[0]
+    job.refresh_from_db()
+    assert job.state == RegionSettlementJob.State.RUNNING
+
+
+def test_a_finished_job_is_not_stopped(region_bj, staff_bj):
+    job = running_job(region_bj, staff_bj, state=RegionSettlementJob.State.DONE)
+
+    with pytest.raises(ValidationError) as e:
+        svc.region_job_stop_interrupted(actor=staff_bj, job_id=job.pk)
+
+    assert e.value.messages == ["该任务已结束，无需中止"]
+    job.refresh_from_db()
+    assert job.state == RegionSettlementJob.State.DONE
+
+
+def test_job_stop_permission_and_region(region_bj, staff_bj, staff_sh, unit):
+    job = running_job(region_bj, staff_bj)
+
+    with pytest.raises(PermissionDenied):
+        svc.region_job_stop_interrupted(actor=make_admin(unit), job_id=job.pk)
+    with pytest.raises(Http404):
+        svc.region_job_stop_interrupted(actor=staff_sh, job_id=job.pk)
+
+    job.refresh_from_db()
+    assert job.state == RegionSettlementJob.State.RUNNING
+
+
+def test_a_job_stopped_between_batches_leaves_off(region_bj, staff_bj, monkeypatch):
+    region_bj.current_period = PERIOD
+    region_bj.save()
+    units = [make_unit(staff_bj, region_bj, n) for n in (11, 12, 13)]
+    for u in units:
+        enrol(u, 2)
+    monkeypatch.setattr(svc, "REGION_BATCH_UNITS", 1)
+    settle_units = svc.settle_units
+
+    def settle_then_stopped(batch, *args, **kwargs):
+        lines = settle_units(batch, *args, **kwargs)
+        RegionSettlementJob.objects.update(state=RegionSettlementJob.State.FAILED)
+        return lines
+
+    monkeypatch.setattr(svc, "settle_units", settle_then_stopped)
+    job = RegionSettlementJob.objects.create(
+        region=region_bj, settle_period=PERIOD, created_by=staff_bj
+    )
+
+    svc.region_settle_all_run(job.pk)
+
+    job.refresh_from_db()
+    assert job.state == RegionSettlementJob.State.FAILED
+    settled = Settlement.objects.filter(settle_period=PERIOD, state=Settlement.State.CONFIRMED)
+    assert list(settled.values_list("unit", flat=True)) == [units[0].pk]
+
+
+def test_a_running_job_beats_its_heart_per_batch(region_bj, staff_bj):
+    region_bj.current_period = PERIOD
+    region_bj.save()
+    enrol(make_unit(staff_bj, region_bj, 11), 2)
+    job = running_job(region_bj, staff_bj, state=RegionSettlementJob.State.QUEUED)
+    before = timezone.now()
+
+    svc.region_settle_all_run(job.pk)
+
+    job.refresh_from_db()
+    assert job.state == RegionSettlementJob.State.DONE
+    assert job.heartbeat_at >= before
+
+
+# --- pages --------------------------------------------------------------------------------
+
+
+def test_staff_list_offers_stop_for_an_interrupted_settlement_only(
+    unit, staff_bj, staff_client, region_bj
+):
+    stuck = running_settlement(unit)
+    other = make_unit(staff_bj, region_bj, 8)
+    fresh = running_settlement(other, age=timedelta(seconds=5))
+    html = staff_client.get(reverse("staff:settlements")).content.decode()
+    assert reverse("staff:settlement_stop", args=[stuck.pk]) in html
+    assert reverse("staff:settlement_stop", args=[fresh.pk]) not in html
+    assert "已中断" in html
+
+    r = staff_client.post(reverse("staff:settlement_stop", args=[stuck.pk]), follow=True)
+
+    assert f"已中止 {unit.name} {PERIOD} 的结算，可重新结算" in r.content.decode()
+    stuck.refresh_from_db()
+    assert stuck.state == Settlement.State.WITHDRAWN
+    r = staff_client.post(reverse("staff:settlement_stop", args=[fresh.pk]), follow=True)
+    assert "可能仍在计算" in r.content.decode()
+    fresh.refresh_from_db()
+    assert fresh.state == Settlement.State.RUNNING
+
+
+def test_stop_pages_are_staff_only_and_region_scoped(unit, staff_sh, region_bj, staff_bj):
+    settlement = running_settlement(unit)
+    job = running_job(region_bj, staff_bj)
+    admin = signed_in(make_admin(unit))
+    other = signed_in(staff_sh)
+    for url in (
+        reverse("staff:settlement_stop", args=[settlement.pk]),
+        reverse("staff:settlement_job_stop", args=[job.pk]),
+    ):
+        assert admin.post(url).status_code == 403
+        assert other.post(url).status_code == 404
+        assert signed_in(staff_bj).get(url).status_code == 405
+    settlement.refresh_from_db()
+    job.refresh_from_db()
+    assert settlement.state == Settlement.State.RUNNING
+    assert job.state == RegionSettlementJob.State.RUNNING
+
+
+def test_job_progress_offers_stop_when_interrupted(region_bj, staff_bj, staff_client):
+    job = running_job(region_bj, staff_bj)
+    progress = reverse("staff:settlement_job_progress", args=[job.pk])
+    stop = reverse("staff:settlement_job_stop", args=[job.pk])
+    assert stop in staff_client.get(progress).content.decode()
+
+    r = staff_client.post(stop, follow=True)
+
+    assert f"已中止 {region_bj.name} {PERIOD} 的核定任务" in r.content.decode()
+    assert stop not in staff_client.get(progress).content.decode()
+
+
+def test_unit_sees_that_its_settlement_was_interrupted(unit):
+    settlement = running_settlement(unit)
+    client = signed_in(make_admin(unit))
+
+    html = client.get(reverse("unit:settlement_progress", args=[settlement.pk])).content.decode()
+
+    assert "计算可能已中断" in html
