@@ -216,6 +216,8 @@ class Settlement(models.Model):
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # when a worker began computing it (committed apart, so the pages see it meanwhile)
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawn_by = models.ForeignKey(
@@ -249,9 +251,19 @@ class Settlement(models.Model):
 
     @property
     def interrupted(self) -> bool:
-        """Running for longer than any computation takes: its worker has stopped."""
+        """Computing for longer than any computation takes: its worker has stopped."""
         return (
             self.state == self.State.RUNNING
+            and self.started_at is not None
+            and self.started_at < timezone.now() - INTERRUPTED_AFTER
+        )
+
+    @property
+    def waiting_long(self) -> bool:
+        """Queued for long without a worker taking it (behind a region job, or none running)."""
+        return (
+            self.state == self.State.RUNNING
+            and self.started_at is None
             and self.created_at < timezone.now() - INTERRUPTED_AFTER
         )
 

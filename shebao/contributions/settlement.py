@@ -3,6 +3,7 @@ the back-pay lines approved during it, totals for the payment notice, and the ar
 that payments fill. Large units settle in the background with a progress bar."""
 
 from collections import defaultdict
+from contextlib import contextmanager
 from decimal import Decimal
 
 from django.core.cache import cache
@@ -70,6 +71,17 @@ def blocking_filings(unit: Unit):
         kind__in=CHANGE_KINDS,
         state__in=[FilingState.DRAFT, FilingState.SUBMITTED, FilingState.RETURNED],
     ).order_by("serial_no")
+
+
+def units_with_open_filings(unit_ids) -> set[int]:
+    """Those of the units that have a filing open that changes their contributions."""
+    return set(
+        Filing.objects.filter(
+            unit__in=unit_ids,
+            kind__in=CHANGE_KINDS,
+            state__in=[FilingState.DRAFT, FilingState.SUBMITTED, FilingState.RETURNED],
+        ).values_list("unit_id", flat=True)
+    )
 
 
 def changed_since_last_settlement(unit: Unit) -> bool:
@@ -207,6 +219,24 @@ def settlement_preview(*, actor, unit: Unit) -> dict:
     return summary
 
 
+@contextmanager
+def lock_timeout(value: str):
+    """On PostgreSQL, statements inside wait at most `value` for a row lock (then
+    OperationalError); the caller's setting comes back after. Inside a transaction only."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)",
+            [value],
+        )
+        before = cur.fetchone()[0]
+    yield
+    with connection.cursor() as cur:
+        cur.execute("SELECT set_config('lock_timeout', %s, true)", [before])
+
+
 def settlement_start(*, actor, unit: Unit) -> Settlement:
     """Settle the unit's current 结算期. Refused while a change filing is open; exactly one
     settlement per unit and 结算期 even under concurrent clicks (database constraint)."""
@@ -240,13 +270,15 @@ def settlement_start(*, actor, unit: Unit) -> Settlement:
     )
     try:
         with transaction.atomic():
-            settlement = Settlement.objects.create(
-                unit=unit,
-                region_id=unit.region_id,
-                settle_period=period,
-                kind=kind,
-                created_by=actor,
-            )
+            # a region job's batch holding this unit answers in seconds, not at its commit
+            with lock_timeout("3s"):
+                settlement = Settlement.objects.create(
+                    unit=unit,
+                    region_id=unit.region_id,
+                    settle_period=period,
+                    kind=kind,
+                    created_by=actor,
+                )
             audit_record(
                 actor=actor,
                 action="settlement.start",
@@ -256,6 +288,10 @@ def settlement_start(*, actor, unit: Unit) -> Settlement:
     except IntegrityError:
         raise ValidationError(
             f"{period} 已结算或正在结算，不能重复结算", code="duplicate"
+        ) from None
+    except OperationalError:  # lock_timeout: the region job is settling the unit right now
+        raise ValidationError(
+            f"经办机构正在核定本期全部单位，{period} 正在结算中，请稍后刷新查看", code="duplicate"
         ) from None
     if sum(per_type.values()) > SYNC_LIMIT:
         transaction.on_commit(lambda: settle_in_background.enqueue(settlement_id=settlement.pk))
@@ -306,6 +342,10 @@ def settlement_progress(settlement: Settlement) -> int:
 def settlement_compute(settlement_id: int) -> None:
     """Write the lines of a running settlement, pick up pending back pay, total it and
     build its arrears rows; then mark it confirmed."""
+    # Seen by the pages while the computation runs: from now on a long wait means interrupted.
+    Settlement.objects.filter(
+        pk=settlement_id, state=Settlement.State.RUNNING, started_at__isnull=True
+    ).update(started_at=timezone.now())
     with transaction.atomic():
         settlement = (
             Settlement.objects.select_for_update(of=("self",))
@@ -467,75 +507,91 @@ def settlement_reopen(*, actor, settlement_id: int) -> Settlement:
     return settlement
 
 
+BUSY = "正在计算中，请稍后查看结果"
+
+
 def settlement_stop_interrupted(*, actor, settlement_id: int) -> Settlement:
-    """Staff stop a settlement whose computation was interrupted (its worker stopped): it is
-    withdrawn (kept in history, no lines were written) so the unit can settle again. One
-    still computing is refused: on PostgreSQL its row is locked by the computation."""
+    """Staff stop a unit's settlement that a worker left: computing for over INTERRUPTED_AFTER
+    (the worker stopped) or queued that long without a worker taking it. It is withdrawn (kept
+    in history; a computation that died wrote nothing) so the unit can settle again; should
+    its task run later it finds the settlement withdrawn and does nothing. One still computing
+    is refused: its computation holds the row (PostgreSQL; SQLite holds the whole database)."""
     if getattr(actor, "kind", None) != "staff":
         raise PermissionDenied("只有经办人员可以中止结算")
-    with transaction.atomic():
-        try:
-            settlement = Settlement.objects.select_for_update(nowait=True).get(
-                pk=settlement_id, region__in=actor.regions.all()
+    try:
+        with transaction.atomic():
+            try:
+                settlement = Settlement.objects.select_for_update(nowait=True).get(
+                    pk=settlement_id, region__in=actor.regions.all()
+                )
+            except Settlement.DoesNotExist:
+                raise Http404 from None
+            if settlement.state != Settlement.State.RUNNING:
+                raise ValidationError("只有结算中的记录可以中止", code="state")
+            if not (settlement.interrupted or settlement.waiting_long):
+                raise ValidationError(
+                    f"该结算排队或计算未满 {INTERRUPTED_AFTER.seconds // 60} 分钟，请稍后再试",
+                    code="busy",
+                )
+            settlement.state = Settlement.State.WITHDRAWN
+            settlement.withdrawn_at = timezone.now()
+            settlement.withdrawn_by = actor
+            settlement.save(update_fields=["state", "withdrawn_at", "withdrawn_by"])
+            audit_record(
+                actor=actor,
+                action="settlement.stop_interrupted",
+                obj=settlement.unit or settlement.person,
+                detail={
+                    "period": settlement.settle_period,
+                    "settlement": settlement.pk,
+                    "started": settlement.started_at is not None,
+                },
             )
-        except Settlement.DoesNotExist:
-            raise Http404 from None
-        except OperationalError:  # the computation holds the row
-            raise ValidationError("该结算正在计算中，请稍后查看结果", code="busy") from None
-        if settlement.state != Settlement.State.RUNNING:
-            raise ValidationError("只有结算中的记录可以中止", code="state")
-        if not settlement.interrupted:
-            raise ValidationError(
-                f"结算开始不足 {INTERRUPTED_AFTER.seconds // 60} 分钟，可能仍在计算，请稍后再试",
-                code="busy",
-            )
-        settlement.state = Settlement.State.WITHDRAWN
-        settlement.withdrawn_at = timezone.now()
-        settlement.withdrawn_by = actor
-        settlement.save(update_fields=["state", "withdrawn_at", "withdrawn_by"])
-        audit_record(
-            actor=actor,
-            action="settlement.stop_interrupted",
-            obj=settlement.unit or settlement.person,
-            detail={"period": settlement.settle_period, "settlement": settlement.pk},
-        )
+    except OperationalError:  # the computation holds the row
+        raise ValidationError(f"该结算{BUSY}", code="busy") from None
     cache.delete(_progress_key(settlement.pk))
     return settlement
 
 
 def region_job_stop_interrupted(*, actor, job_id: int) -> RegionSettlementJob:
-    """Staff stop a region job that has shown no progress for long (its worker stopped), so
-    a new job can settle the units it left. The units it finished stay settled."""
+    """Staff stop a region job that has shown no progress for INTERRUPTED_AFTER (its worker
+    stopped, or none took it), so a new job can settle the units it left. The units it
+    finished stay settled. A batch in progress holds the job's row: refused then."""
     if getattr(actor, "kind", None) != "staff":
         raise PermissionDenied("只有经办人员可以中止核定任务")
-    with transaction.atomic():
-        try:
-            job = (
-                RegionSettlementJob.objects.select_for_update()
-                .select_related("region")
-                .get(pk=job_id, region__in=actor.regions.all())
+    try:
+        with transaction.atomic():
+            try:
+                job = (
+                    RegionSettlementJob.objects.select_for_update(nowait=True, of=("self",))
+                    .select_related("region")
+                    .get(pk=job_id, region__in=actor.regions.all())
+                )
+            except RegionSettlementJob.DoesNotExist:
+                raise Http404 from None
+            if job.state not in (
+                RegionSettlementJob.State.QUEUED,
+                RegionSettlementJob.State.RUNNING,
+            ):
+                raise ValidationError("该任务已结束，无需中止", code="state")
+            if not job.interrupted:
+                raise ValidationError(
+                    f"任务在 {INTERRUPTED_AFTER.seconds // 60} 分钟内仍有进展，请等待其完成",
+                    code="busy",
+                )
+            by = actor.display_name or actor.username
+            job.state = RegionSettlementJob.State.FAILED
+            job.error = f"任务中断，已由经办人员 {by} 中止；已核定的单位保留"
+            job.finished_at = timezone.now()
+            job.save(update_fields=["state", "error", "finished_at"])
+            audit_record(
+                actor=actor,
+                action="settlement.region_job_stop",
+                obj=job.region,
+                detail={"period": job.settle_period, "job": job.pk, "done_units": job.done_units},
             )
-        except RegionSettlementJob.DoesNotExist:
-            raise Http404 from None
-        if job.state not in (RegionSettlementJob.State.QUEUED, RegionSettlementJob.State.RUNNING):
-            raise ValidationError("该任务已结束，无需中止", code="state")
-        if not job.interrupted:
-            raise ValidationError(
-                f"任务在 {INTERRUPTED_AFTER.seconds // 60} 分钟内仍有进展，请等待其完成",
-                code="busy",
-            )
-        job.state = RegionSettlementJob.State.FAILED
-        job.error = (
-            f"任务中断，已由经办人员 {actor.display_name or actor.username} 中止；已核定的单位保留"
-        )
-        job.finished_at = timezone.now()
-        job.save(update_fields=["state", "error", "finished_at"])
-        audit_record(
-            actor=actor,
-            action="settlement.region_job_stop",
-            obj=job.region,
-            detail={"period": job.settle_period, "job": job.pk, "done_units": job.done_units},
-        )
+    except OperationalError:  # a batch holds the row
+        raise ValidationError(f"该核定任务{BUSY}", code="busy") from None
     return job
 
 
@@ -611,13 +667,7 @@ def region_settle_all_run(job_id: int) -> None:
         )
         .order_by("unit_no")
     )
-    blocked = set(
-        Filing.objects.filter(
-            unit__in=units,
-            kind__in=CHANGE_KINDS,
-            state__in=[FilingState.DRAFT, FilingState.SUBMITTED, FilingState.RETURNED],
-        ).values_list("unit_id", flat=True)
-    )
+    blocked = units_with_open_filings([u.pk for u in units])
     skipped = [u.unit_no for u in units if u.pk in blocked]
     units = [u for u in units if u.pk not in blocked]
     running = RegionSettlementJob.objects.filter(pk=job.pk, state=RegionSettlementJob.State.RUNNING)
@@ -628,16 +678,29 @@ def region_settle_all_run(job_id: int) -> None:
         heartbeat_at=timezone.now(),
     )
     # Batches, each its own transaction: the page sees the progress after each, and a job
-    # that fails keeps the units it finished (a new job picks up the rest).
+    # that fails keeps the units it finished (a new job picks up the rest). Each batch holds
+    # the job's row, so staff cannot stop a job in the middle of one.
     lines = done = 0
     try:
         for start in range(0, len(units), REGION_BATCH_UNITS):
-            if not running.exists():  # staff stopped it (taken for interrupted): leave off
-                return
             batch = units[start : start + REGION_BATCH_UNITS]
-            lines += settle_units(batch, job.region_id, period, actor=job.created_by)
-            done += len(batch)
-            running.update(done_units=done, lines=lines, heartbeat_at=timezone.now())
+            with transaction.atomic():
+                if not running.select_for_update().exists():  # staff stopped it: leave off
+                    return
+                # a unit may have opened a change filing since the job began
+                opened = units_with_open_filings([u.pk for u in batch])
+                if opened:
+                    skipped += [u.unit_no for u in batch if u.pk in opened]
+                lines += settle_units(
+                    [u for u in batch if u.pk not in opened],
+                    job.region_id,
+                    period,
+                    actor=job.created_by,
+                )
+                done += len(batch)
+                running.update(
+                    done_units=done, lines=lines, skipped=skipped, heartbeat_at=timezone.now()
+                )
     except Exception as exc:  # the job page shows what went wrong
         RegionSettlementJob.objects.filter(pk=job.pk).update(
             state=RegionSettlementJob.State.FAILED,
@@ -681,28 +744,25 @@ def settle_units(units: list[Unit], region_id: str, period: int, *, actor) -> in
             )
             _finish_many_sql(ids, now)
             return written
-        Settlement.objects.bulk_create(
-            Settlement(
-                unit=u,
-                region_id=region_id,
-                settle_period=period,
-                kind=kinds[u.pk],
-                created_by=actor,
-            )
-            for u in units
-        )
-        ids = dict(
-            Settlement.objects.filter(
-                unit__in=units, settle_period=period, state=Settlement.State.RUNNING
-            ).values_list("unit_id", "pk")
-        )
         written = 0
         for unit in units:
+            try:
+                with transaction.atomic():
+                    settlement = Settlement.objects.create(
+                        unit=unit,
+                        region_id=region_id,
+                        settle_period=period,
+                        kind=kinds[unit.pk],
+                        created_by=actor,
+                        started_at=now,
+                    )
+            except IntegrityError:  # the unit settled itself meanwhile: leave it alone
+                continue
             written += write_lines(
-                python_line_rows([unit], region_id, period, settlements={unit.pk: ids[unit.pk]})
+                python_line_rows([unit], region_id, period, settlements={unit.pk: settlement.pk})
             )
-            pending_back_pay(unit, period).update(settlement_id=ids[unit.pk], settle_period=period)
-            finish_settlement(Settlement.objects.get(pk=ids[unit.pk]))
+            pending_back_pay(unit, period).update(settlement=settlement, settle_period=period)
+            finish_settlement(settlement)
         return written
 
 
@@ -717,8 +777,9 @@ def _create_settlements_sql(
             """
             INSERT INTO contributions_settlement (unit_id, person_id, region_id, settle_period,
                 kind, state, headcount, unit_total, personal_total, progress, created_by_id,
-                created_at)
-            SELECT u, NULL, %(region)s, %(period)s, k, 'running', 0, 0, 0, 0, %(actor)s, %(now)s
+                created_at, started_at)
+            SELECT u, NULL, %(region)s, %(period)s, k, 'running', 0, 0, 0, 0, %(actor)s, %(now)s,
+                %(now)s
             FROM unnest(%(units)s::bigint[], %(kinds)s::text[]) AS t (u, k)
             ON CONFLICT DO NOTHING
             RETURNING id
@@ -778,16 +839,34 @@ def _finish_many_sql(ids: list[int], now) -> None:
         )
         cur.execute(
             """
-            INSERT INTO contributions_arrear (payer, unit_id, person_id, region_id, settle_period,
-                item, belongs_period, due, paid, last_paid_on)
-            SELECT 'U' || l.unit_id, l.unit_id, NULL, l.region_id, l.settle_period, l.item,
-                   l.belongs_period, SUM(l.unit_amount + l.personal_amount), 0, NULL
-            FROM contributions_contributionline l
-            WHERE l.settlement_id = ANY(%(ids)s) AND NOT l.withdrawn
-            GROUP BY l.unit_id, l.region_id, l.settle_period, l.item, l.belongs_period
+            WITH arrear AS (
+                INSERT INTO contributions_arrear (payer, unit_id, person_id, region_id,
+                    settle_period, item, belongs_period, due, paid, last_paid_on)
+                SELECT 'U' || l.unit_id, l.unit_id, NULL, l.region_id, l.settle_period, l.item,
+                       l.belongs_period, SUM(l.unit_amount + l.personal_amount), 0, NULL
+                FROM contributions_contributionline l
+                WHERE l.settlement_id = ANY(%(ids)s) AND NOT l.withdrawn
+                GROUP BY l.unit_id, l.region_id, l.settle_period, l.item, l.belongs_period
+                RETURNING unit_id, item, belongs_period, due
+            )
+            SELECT unit_id, item, belongs_period FROM arrear WHERE due = 0
             """,
             {"ids": ids},
         )
+        nothing_due = cur.fetchall()
+        if nothing_due:  # paid as soon as settled, as rebuild_arrears has it (0 % rates)
+            units, items, belongs = (list(c) for c in zip(*nothing_due, strict=True))
+            cur.execute(
+                """
+                UPDATE contributions_contributionline l SET paid = true
+                FROM unnest(%(units)s::bigint[], %(items)s::text[], %(belongs)s::int[])
+                    AS z (unit_id, item, belongs_period)
+                WHERE l.settlement_id = ANY(%(ids)s) AND NOT l.withdrawn AND NOT l.paid
+                  AND l.unit_id = z.unit_id AND l.item = z.item
+                  AND l.belongs_period = z.belongs_period
+                """,
+                {"ids": ids, "units": units, "items": items, "belongs": belongs},
+            )
 
 
 def region_open_next_period(*, actor, region_code: str) -> int:

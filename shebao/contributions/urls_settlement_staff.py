@@ -11,6 +11,7 @@ urlpatterns = [
     path("settlements/next-period/", v.staff_next_period, name="settlement_next_period"),
     path("settlements/<int:settlement_id>/", v.staff_notice, name="settlement_notice"),
     path("settlements/<int:settlement_id>/reopen/", v.staff_reopen, name="settlement_reopen"),
+    path("settlements/<int:settlement_id>/progress/", v.staff_progress, name="settlement_progress"),
     path("settlements/<int:settlement_id>/stop/", v.staff_stop_settlement, name="settlement_stop"),
     path("settlements/job/<int:job_id>/stop/", v.staff_stop_job, name="settlement_job_stop"),
 ]

@@ -96,7 +96,10 @@ def unit_preview(request):
 @hall_required("operator")
 def unit_progress(request, settlement_id: int):
     """htmx fragment polled while a large settlement runs."""
-    settlement = _unit_settlement(request.user, settlement_id)
+    return _progress_fragment(request, _unit_settlement(request.user, settlement_id))
+
+
+def _progress_fragment(request, settlement: Settlement):
     response = render(
         request, "contributions/settlement/_progress.html", {"settlement": settlement}
     )
@@ -292,12 +295,24 @@ def staff_next_period(request):
     return redirect(f"/staff/settlements/?region={code}")
 
 
-@hall_required("staff")
-def staff_notice(request, settlement_id: int):
+def _staff_settlement(actor, settlement_id: int) -> Settlement:
     try:
         settlement = Settlement.objects.select_related("unit", "region").get(
-            pk=settlement_id, region__in=request.user.regions.all()
+            pk=settlement_id, region__in=actor.regions.all()
         )
     except Settlement.DoesNotExist:
         raise Http404 from None
+    settlement.progress = svc.settlement_progress(settlement)  # shown, never saved
+    return settlement
+
+
+@hall_required("staff")
+def staff_notice(request, settlement_id: int):
+    settlement = _staff_settlement(request.user, settlement_id)
     return render(request, "contributions/settlement/notice.html", notice_context(settlement))
+
+
+@hall_required("staff")
+def staff_progress(request, settlement_id: int):
+    """htmx fragment the staff notice page polls while the settlement runs."""
+    return _progress_fragment(request, _staff_settlement(request.user, settlement_id))

@@ -19,6 +19,7 @@ from shebao.contributions.models import (
     Settlement,
 )
 from shebao.core.models import AuditEntry
+from shebao.filings.models import Filing, FilingKind, FilingState
 from tests.conftest import make_admin, make_unit, signed_in
 from tests.contributions.test_settlement import PERIOD, enrol
 
@@ -36,12 +37,16 @@ def unit(region_bj, staff_bj):
     return unit
 
 
-def running_settlement(unit, *, age=LONG_AGO) -> Settlement:
-    """A settlement whose computation never ran (its worker stopped before or during it)."""
+def running_settlement(unit, *, age=LONG_AGO, started: timedelta | None = LONG_AGO) -> Settlement:
+    """A settlement still running: created `age` ago, its computation begun `started` ago
+    (None: never begun, still queued) and never finished (its worker stopped)."""
     settlement = Settlement.objects.create(
         unit=unit, region_id=unit.region_id, settle_period=PERIOD, kind="no_change"
     )
-    Settlement.objects.filter(pk=settlement.pk).update(created_at=timezone.now() - age)
+    now = timezone.now()
+    Settlement.objects.filter(pk=settlement.pk).update(
+        created_at=now - age, started_at=None if started is None else now - started
+    )
     settlement.refresh_from_db()
     return settlement
 
@@ -81,17 +86,48 @@ def test_interrupted_settlement_is_withdrawn_and_the_unit_settles_again(unit, st
     assert again.lines.count() == 3 * len(unit.insurance_types)
 
 
-def test_a_settlement_started_recently_is_not_stopped(unit, staff_bj):
-    settlement = running_settlement(unit, age=timedelta(minutes=2))
-    assert not settlement.interrupted
+def test_a_settlement_queued_long_without_a_worker_is_stopped(unit, staff_bj):
+    settlement = running_settlement(unit, started=None)
+    assert settlement.waiting_long and not settlement.interrupted
+
+    svc.settlement_stop_interrupted(actor=staff_bj, settlement_id=settlement.pk)
+
+    settlement.refresh_from_db()
+    assert settlement.state == Settlement.State.WITHDRAWN
+    entry = AuditEntry.objects.get(action="settlement.stop_interrupted")
+    assert entry.detail["started"] is False
+
+
+@pytest.mark.parametrize(
+    ("age", "started"),
+    [
+        (timedelta(minutes=2), timedelta(minutes=2)),  # computing for two minutes
+        (timedelta(minutes=2), None),  # queued for two minutes
+        (LONG_AGO, timedelta(minutes=1)),  # queued long behind a region job, now computing
+    ],
+)
+def test_a_settlement_still_moving_is_not_stopped(unit, staff_bj, age, started):
+    settlement = running_settlement(unit, age=age, started=started)
+    assert not settlement.interrupted and not settlement.waiting_long
 
     with pytest.raises(ValidationError) as e:
         svc.settlement_stop_interrupted(actor=staff_bj, settlement_id=settlement.pk)
 
-    assert "可能仍在计算" in e.value.messages[0]
+    assert e.value.messages == ["该结算排队或计算未满 10 分钟，请稍后再试"]
     settlement.refresh_from_db()
     assert settlement.state == Settlement.State.RUNNING
     assert not AuditEntry.objects.filter(action="settlement.stop_interrupted").exists()
+
+
+def test_the_computation_marks_when_it_began(unit):
+    settlement = running_settlement(unit, age=timedelta(seconds=1), started=None)
+    before = timezone.now()
+
+    svc.settlement_compute(settlement.pk)
+
+    settlement.refresh_from_db()
+    assert settlement.state == Settlement.State.CONFIRMED
+    assert before <= settlement.started_at <= settlement.finished_at
 
 
 def test_a_confirmed_settlement_is_not_stopped(unit, staff_bj):
@@ -221,6 +257,59 @@ def test_a_job_stopped_between_batches_leaves_off(region_bj, staff_bj, monkeypat
     assert list(settled.values_list("unit", flat=True)) == [units[0].pk]
 
 
+def test_a_unit_that_opens_a_change_filing_meanwhile_is_skipped(region_bj, staff_bj, monkeypatch):
+    region_bj.current_period = PERIOD
+    region_bj.save()
+    units = [make_unit(staff_bj, region_bj, n) for n in (11, 12, 13)]
+    for u in units:
+        enrol(u, 2)
+    monkeypatch.setattr(svc, "REGION_BATCH_UNITS", 1)
+    settle_units = svc.settle_units
+
+    def settle_while_the_last_unit_files(batch, *args, **kwargs):
+        if batch and batch[0] == units[0]:  # during the first batch the third unit opens one
+            Filing.objects.create(
+                serial_no="SB2025080000099",
+                kind=FilingKind.ENROLMENT,
+                region=region_bj,
+                unit=units[2],
+                title="人员参保",
+                state=FilingState.DRAFT,
+            )
+        return settle_units(batch, *args, **kwargs)
+
+    monkeypatch.setattr(svc, "settle_units", settle_while_the_last_unit_files)
+    job = RegionSettlementJob.objects.create(
+        region=region_bj, settle_period=PERIOD, created_by=staff_bj
+    )
+
+    svc.region_settle_all_run(job.pk)
+
+    job.refresh_from_db()
+    assert job.state == RegionSettlementJob.State.DONE
+    assert job.skipped == [units[2].unit_no]
+    assert job.done_units == job.total_units == 3
+    settled = Settlement.objects.filter(settle_period=PERIOD).values_list("unit", flat=True)
+    assert sorted(settled) == sorted([units[0].pk, units[1].pk])
+
+
+def test_settle_units_leaves_a_unit_that_settled_itself_alone(region_bj, staff_bj):
+    region_bj.current_period = PERIOD
+    region_bj.save()
+    units = [make_unit(staff_bj, region_bj, n) for n in (11, 12)]
+    for u in units:
+        enrol(u, 2)
+    own = running_settlement(units[0], age=timedelta(seconds=1), started=None)  # queued
+
+    written = svc.settle_units(units, region_bj.pk, PERIOD, actor=staff_bj)
+
+    own.refresh_from_db()
+    assert own.state == Settlement.State.RUNNING and not own.lines.exists()
+    other = Settlement.objects.get(unit=units[1])
+    assert other.state == Settlement.State.CONFIRMED
+    assert written == other.lines.count() == 2 * len(units[1].insurance_types)
+
+
 def test_a_running_job_beats_its_heart_per_batch(region_bj, staff_bj):
     region_bj.current_period = PERIOD
     region_bj.save()
@@ -243,7 +332,7 @@ def test_staff_list_offers_stop_for_an_interrupted_settlement_only(
 ):
     stuck = running_settlement(unit)
     other = make_unit(staff_bj, region_bj, 8)
-    fresh = running_settlement(other, age=timedelta(seconds=5))
+    fresh = running_settlement(other, age=timedelta(seconds=5), started=timedelta(seconds=4))
     html = staff_client.get(reverse("staff:settlements")).content.decode()
     assert reverse("staff:settlement_stop", args=[stuck.pk]) in html
     assert reverse("staff:settlement_stop", args=[fresh.pk]) not in html
@@ -255,7 +344,7 @@ def test_staff_list_offers_stop_for_an_interrupted_settlement_only(
     stuck.refresh_from_db()
     assert stuck.state == Settlement.State.WITHDRAWN
     r = staff_client.post(reverse("staff:settlement_stop", args=[fresh.pk]), follow=True)
-    assert "可能仍在计算" in r.content.decode()
+    assert "该结算排队或计算未满 10 分钟，请稍后再试" in r.content.decode()
     fresh.refresh_from_db()
     assert fresh.state == Settlement.State.RUNNING
 
@@ -290,10 +379,33 @@ def test_job_progress_offers_stop_when_interrupted(region_bj, staff_bj, staff_cl
     assert stop not in staff_client.get(progress).content.decode()
 
 
-def test_unit_sees_that_its_settlement_was_interrupted(unit):
-    settlement = running_settlement(unit)
+@pytest.mark.parametrize(
+    ("started", "text"),
+    [(LONG_AGO, "计算可能已中断"), (None, "排队超过 10 分钟仍未开始计算")],
+)
+def test_unit_sees_that_its_settlement_is_stuck_and_whom_to_ask(unit, started, text):
+    settlement = running_settlement(unit, started=started)
     client = signed_in(make_admin(unit))
 
     html = client.get(reverse("unit:settlement_progress", args=[settlement.pk])).content.decode()
 
-    assert "计算可能已中断" in html
+    assert text in html and "请联系经办机构中止" in html
+    assert reverse("staff:settlement_stop", args=[settlement.pk]) not in html
+
+
+def test_staff_notice_of_a_running_settlement_polls_the_staff_progress(
+    unit, staff_bj, staff_client, staff_sh
+):
+    settlement = running_settlement(unit)
+    progress = reverse("staff:settlement_progress", args=[settlement.pk])
+
+    html = staff_client.get(reverse("staff:settlement_notice", args=[settlement.pk])).content
+    assert progress in html.decode()
+    assert reverse("unit:settlement_progress", args=[settlement.pk]) not in html.decode()
+
+    fragment = staff_client.get(progress)
+    assert fragment.status_code == 200 and "HX-Refresh" not in fragment
+    assert reverse("staff:settlement_stop", args=[settlement.pk]) in fragment.content.decode()
+    assert signed_in(staff_sh).get(progress).status_code == 404
+    svc.settlement_stop_interrupted(actor=staff_bj, settlement_id=settlement.pk)
+    assert staff_client.get(progress)["HX-Refresh"] == "true"

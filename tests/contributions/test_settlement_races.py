@@ -8,6 +8,7 @@ the shipped parameter sets a flush removes come back through the region fixtures
 (``ensure_published_parameters``)."""
 
 import random
+import sys
 import threading
 import time
 from collections import Counter, defaultdict
@@ -34,6 +35,7 @@ from shebao.contributions.models import (
 from shebao.contributions.payments import payment_post
 from shebao.contributions.selectors import parameter_sets_in_force
 from shebao.contributions.settlement import (
+    region_job_stop_interrupted,
     region_settle_all_run,
     region_settle_all_start,
     settle_units,
@@ -51,6 +53,7 @@ pytestmark = [pytest.mark.postgres]
 RACE = pytest.mark.django_db(transaction=True)
 TIMEOUT = 30
 HOLD = 1.5  # seconds a thread keeps its transaction open while the other one runs
+HOLD_LONG_ENOUGH = 4.5  # a click waiting on a region batch answers before this
 
 
 @pytest.fixture(autouse=True)
@@ -337,6 +340,82 @@ def test_an_old_settlement_still_computing_is_not_stopped(region_bj, staff_bj):
     assert results[1].messages == ["该结算正在计算中，请稍后查看结果"]
     settlement.refresh_from_db()
     assert settlement.state == Settlement.State.RUNNING
+
+
+@RACE
+def test_a_unit_click_during_a_long_region_batch_answers_within_seconds(
+    region_bj, staff_bj, monkeypatch
+):
+    """The click waits at most the lock timeout (3 s) on the batch that holds the unit, then
+    tells the operator the region job is settling it."""
+    monkeypatch.setattr(sys.modules[__name__], "HOLD", 5.0)
+    units = region_with_units(region_bj, staff_bj, numbers=(11,))
+    admin = make_admin(units[0])
+    waited = []
+
+    def click():
+        start = time.monotonic()
+        try:
+            return settlement_start(actor=admin, unit=units[0])
+        finally:
+            waited.append(time.monotonic() - start)
+
+    results = holding_then(lambda: settle_units(units, region_bj.pk, PERIOD, actor=staff_bj), click)
+    assert results[0] > 0, results
+    assert isinstance(results[1], ValidationError), results
+    assert "经办机构正在核定本期全部单位" in results[1].messages[0]
+    assert 2.5 < waited[0] < HOLD_LONG_ENOUGH
+    assert Settlement.objects.filter(unit=units[0]).count() == 1
+
+
+@RACE
+def test_a_region_job_in_the_middle_of_a_batch_is_not_stopped(region_bj, staff_bj):
+    region_bj.current_period = PERIOD
+    region_bj.save()
+    job = RegionSettlementJob.objects.create(
+        region=region_bj, settle_period=PERIOD, created_by=staff_bj, state="running"
+    )
+    RegionSettlementJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=job.created_at - timedelta(hours=1)
+    )
+    results = holding_then(
+        lambda: RegionSettlementJob.objects.select_for_update().get(pk=job.pk),  # a batch
+        lambda: region_job_stop_interrupted(actor=staff_bj, job_id=job.pk),
+    )
+    assert isinstance(results[1], ValidationError), results
+    assert results[1].messages == ["该核定任务正在计算中，请稍后查看结果"]
+    job.refresh_from_db()
+    assert job.state == RegionSettlementJob.State.RUNNING
+    # once the batch is over, the silent job can be stopped
+    region_job_stop_interrupted(actor=staff_bj, job_id=job.pk)
+    job.refresh_from_db()
+    assert job.state == RegionSettlementJob.State.FAILED
+
+
+@pytest.mark.django_db
+def test_lines_with_nothing_due_count_as_paid_on_both_paths(region_bj, staff_bj):
+    """A type whose rates and fixed amounts are all 0 owes nothing: its lines are paid as
+    soon as settled, whether the unit settles itself or the region job settles it."""
+    units = region_with_units(region_bj, staff_bj, numbers=(11, 12))
+    ps = parameter_sets_in_force(region_bj.pk, PERIOD)["210"]
+    ParameterSet.objects.create(
+        region=region_bj,
+        insurance_type="210",
+        valid_from=ps.valid_from,
+        version=ps.version + 1,
+        floor=ps.floor,
+        cap=ps.cap,
+        unit_rate=D(0),
+        personal_rate=D(0),
+        source="测试：免缴",
+    )
+    settlement_start(actor=make_admin(units[0]), unit=units[0])
+    settle_units(units[1:], region_bj.pk, PERIOD, actor=staff_bj)
+    for unit in units:
+        lines = ContributionLine.objects.filter(unit=unit, withdrawn=False)
+        assert set(lines.filter(item="210").values_list("paid", flat=True)) == {True}
+        assert set(lines.exclude(item="210").values_list("paid", flat=True)) == {False}
+        assert Arrear.objects.get(payer=f"U{unit.pk}", item="210").due == 0
 
 
 # --- the set-based path against the oracle -------------------------------------------------

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from python_calamine import CalamineWorkbook
 
 from shebao.accounts.models import BusinessKind, UnitOnlineRegistration, User
@@ -304,9 +305,11 @@ def test_large_unit_settles_in_the_background_with_a_progress_bar(
     assert not ContributionLine.objects.filter(settlement=settlement).exists()
 
     html = client.get(notice_url(settlement)).content.decode()
-    assert "正在结算" in html and progress_url(settlement) in html and "every 1s" in html
+    assert "排队等待结算" in html and progress_url(settlement) in html and "every 1s" in html
     html = client.get(HOME).content.decode()
-    assert "正在结算" in html and progress_url(settlement) in html
+    assert "排队等待结算" in html and progress_url(settlement) in html
+    Settlement.objects.filter(pk=settlement.pk).update(started_at=timezone.now())  # a worker
+    assert "正在结算" in client.get(progress_url(settlement)).content.decode()
     r = client.get(progress_url(settlement))
     assert r.status_code == 200 and "HX-Refresh" not in r
     assert 'role="progressbar"' in r.content.decode()
