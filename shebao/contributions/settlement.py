@@ -685,8 +685,8 @@ def region_settle_all_run(job_id: int) -> None:
         for start in range(0, len(units), REGION_BATCH_UNITS):
             batch = units[start : start + REGION_BATCH_UNITS]
             with transaction.atomic():
-                if not running.select_for_update().exists():  # staff stopped it: leave off
-                    return
+                if running.select_for_update().values_list("pk").first() is None:
+                    return  # staff stopped it: leave off
                 # a unit may have opened a change filing since the job began
                 opened = units_with_open_filings([u.pk for u in batch])
                 if opened:

@@ -20,6 +20,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, connections, transaction
 
+from shebao.contributions import models as contribution_models
 from shebao.contributions import settlement as svc
 from shebao.contributions.engine import MissingParameters, python_lines
 from shebao.contributions.models import (
@@ -390,6 +391,38 @@ def test_a_region_job_in_the_middle_of_a_batch_is_not_stopped(region_bj, staff_b
     region_job_stop_interrupted(actor=staff_bj, job_id=job.pk)
     job.refresh_from_db()
     assert job.state == RegionSettlementJob.State.FAILED
+
+
+@RACE
+def test_a_running_job_holds_its_row_for_each_batch(region_bj, staff_bj, monkeypatch):
+    """However silent a job looks, a batch in progress cannot be stopped under it."""
+    units = region_with_units(region_bj, staff_bj)
+    monkeypatch.setattr(contribution_models, "INTERRUPTED_AFTER", timedelta(seconds=-60))
+    in_batch = threading.Event()
+    real = svc.settle_units
+
+    def slow_batch(batch, *args, **kwargs):
+        written = real(batch, *args, **kwargs)
+        in_batch.set()
+        time.sleep(HOLD)
+        return written
+
+    monkeypatch.setattr(svc, "settle_units", slow_batch)
+    job = RegionSettlementJob.objects.create(
+        region=region_bj, settle_period=PERIOD, created_by=staff_bj
+    )
+
+    def stop():
+        assert in_batch.wait(TIMEOUT)
+        return region_job_stop_interrupted(actor=staff_bj, job_id=job.pk)
+
+    results = together(lambda: region_settle_all_run(job.pk), stop)
+
+    assert isinstance(results[1], ValidationError), results
+    assert results[1].messages == ["该核定任务正在计算中，请稍后查看结果"]
+    job.refresh_from_db()
+    assert job.state == RegionSettlementJob.State.DONE
+    assert all(unit_lines(u) == 3 * len(u.insurance_types) for u in units)
 
 
 @pytest.mark.django_db
