@@ -240,20 +240,15 @@ def staff_job_progress(request, job_id: int):
     return render(request, "contributions/settlement/_job_progress.html", {"job": job})
 
 
-@require_POST
-@hall_required("staff")
-def staff_reopen(request, settlement_id: int):
+def _withdraw(request, service, settlement_id: int, done: str):
+    """Reopen or stop: the service withdraws the settlement; back to its period's list."""
     try:
-        settlement = svc.settlement_reopen(actor=request.user, settlement_id=settlement_id)
+        settlement = service(actor=request.user, settlement_id=settlement_id)
     except ValidationError as e:
         messages.error(request, e.messages[0])
         return redirect("staff:settlements")
     payer = settlement.unit.name if settlement.unit_id else settlement.person.name
-    messages.success(request, f"已撤销 {payer} {settlement.settle_period} 的结算")
-    return _back_to_list(settlement)
-
-
-def _back_to_list(settlement: Settlement):
+    messages.success(request, done.format(payer=payer, period=settlement.settle_period))
     return redirect(
         f"/staff/settlements/?region={settlement.region_id}&period={settlement.settle_period}"
     )
@@ -261,17 +256,21 @@ def _back_to_list(settlement: Settlement):
 
 @require_POST
 @hall_required("staff")
+def staff_reopen(request, settlement_id: int):
+    return _withdraw(
+        request, svc.settlement_reopen, settlement_id, "已撤销 {payer} {period} 的结算"
+    )
+
+
+@require_POST
+@hall_required("staff")
 def staff_stop_settlement(request, settlement_id: int):
-    try:
-        settlement = svc.settlement_stop_interrupted(
-            actor=request.user, settlement_id=settlement_id
-        )
-    except ValidationError as e:
-        messages.error(request, e.messages[0])
-        return redirect("staff:settlements")
-    payer = settlement.unit.name if settlement.unit_id else settlement.person.name
-    messages.success(request, f"已中止 {payer} {settlement.settle_period} 的结算，可重新结算")
-    return _back_to_list(settlement)
+    return _withdraw(
+        request,
+        svc.settlement_stop_interrupted,
+        settlement_id,
+        "已中止 {payer} {period} 的结算，可重新结算",
+    )
 
 
 @require_POST

@@ -230,13 +230,20 @@ def test_job_stop_permission_and_region(region_bj, staff_bj, staff_sh, unit):
     assert job.state == RegionSettlementJob.State.RUNNING
 
 
-def test_a_job_stopped_between_batches_leaves_off(region_bj, staff_bj, monkeypatch):
+@pytest.fixture
+def three_units(region_bj, staff_bj, monkeypatch):
+    """Three units with two persons each, settled by the region job one per batch."""
     region_bj.current_period = PERIOD
     region_bj.save()
     units = [make_unit(staff_bj, region_bj, n) for n in (11, 12, 13)]
     for u in units:
         enrol(u, 2)
     monkeypatch.setattr(svc, "REGION_BATCH_UNITS", 1)
+    return units
+
+
+def test_a_job_stopped_between_batches_leaves_off(three_units, region_bj, staff_bj, monkeypatch):
+    units = three_units
     settle_units = svc.settle_units
 
     def settle_then_stopped(batch, *args, **kwargs):
@@ -257,13 +264,10 @@ def test_a_job_stopped_between_batches_leaves_off(region_bj, staff_bj, monkeypat
     assert list(settled.values_list("unit", flat=True)) == [units[0].pk]
 
 
-def test_a_unit_that_opens_a_change_filing_meanwhile_is_skipped(region_bj, staff_bj, monkeypatch):
-    region_bj.current_period = PERIOD
-    region_bj.save()
-    units = [make_unit(staff_bj, region_bj, n) for n in (11, 12, 13)]
-    for u in units:
-        enrol(u, 2)
-    monkeypatch.setattr(svc, "REGION_BATCH_UNITS", 1)
+def test_a_unit_that_opens_a_change_filing_meanwhile_is_skipped(
+    three_units, region_bj, staff_bj, monkeypatch
+):
+    units = three_units
     settle_units = svc.settle_units
 
     def settle_while_the_last_unit_files(batch, *args, **kwargs):
