@@ -268,6 +268,11 @@ class Settlement(models.Model):
         )
 
     @property
+    def stuck(self) -> bool:
+        """Interrupted or queued too long: staff may stop it."""
+        return self.interrupted or self.waiting_long
+
+    @property
     def total(self):
         return self.unit_total + self.personal_total
 

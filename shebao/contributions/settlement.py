@@ -528,7 +528,7 @@ def settlement_stop_interrupted(*, actor, settlement_id: int) -> Settlement:
                 raise Http404 from None
             if settlement.state != Settlement.State.RUNNING:
                 raise ValidationError("只有结算中的记录可以中止", code="state")
-            if not (settlement.interrupted or settlement.waiting_long):
+            if not settlement.stuck:
                 raise ValidationError(
                     f"该结算排队或计算未满 {INTERRUPTED_AFTER.seconds // 60} 分钟，请稍后再试",
                     code="busy",
