@@ -11,7 +11,7 @@ from django.shortcuts import redirect
 
 PAGE_SIZE = 50
 
-# The rows of the roster page (shebao.registry.queries.roster_queryset, default filter: persons
+# The rows of the roster page (shebao.registry.queries.selectors.roster_queryset, default filter: persons
 # with an open enrolment at the signed-in operator's unit, name search, ordered by person number),
 # one page, in one query of the same read model (registry_rosterentry): the types unfolded from
 # their bit mask into a list of codes, the ID number masked as shebao.core.ids.mask_id_number does

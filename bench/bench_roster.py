@@ -88,7 +88,7 @@ TARGET_P99_MS = 250.0
 
 SETUP_MARK = "ROSTER_SETUP "
 PROFILE_MARK = "ROSTER_PROFILE "
-# The session key of the roster's search when shebao.registry.views_queries has none.
+# The session key of the roster's search when shebao.registry.queries.views has none.
 ROSTER_SEARCH_SESSION_KEY = "roster_search"
 
 
@@ -328,7 +328,7 @@ def setup_main() -> None:
     user.save()
 
     try:  # the key the roster page keeps its search under
-        from shebao.registry.views_queries import SEARCH_SESSION_KEY as search_key
+        from shebao.registry.queries.views import SEARCH_SESSION_KEY as search_key
     except ImportError:
         search_key = ROSTER_SEARCH_SESSION_KEY
     store_class = import_module(settings.SESSION_ENGINE).SessionStore

@@ -514,15 +514,15 @@ def worker_main(vendor: str, scale: float, repeat: int) -> None:
 
     from shebao.accounts.models import UnitOnlineRegistration, User
     from shebao.accounts.services import operator_internal_username
-    from shebao.contributions.engine import python_lines
     from shebao.contributions.models import (
         Arrear,
         ContributionLine,
         RegionSettlementJob,
         Settlement,
     )
-    from shebao.contributions.selectors import parameter_sets_in_force
-    from shebao.contributions.settlement import (
+    from shebao.contributions.params.selectors import parameter_sets_in_force
+    from shebao.contributions.settlement.engine import python_lines
+    from shebao.contributions.settlement.services import (
         line_rows,
         notice_summary,
         region_settle_all_run,

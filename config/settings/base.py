@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "shebao.filings",
     "shebao.contributions",
     "shebao.web",
+    "shebao.halls",
+    "shebao.demo",
 ]
 
 MIDDLEWARE = [
@@ -109,7 +111,7 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "shebao.accounts.passwords.PasswordPolicyValidator"},
+    {"NAME": "shebao.core.passwords.PasswordPolicyValidator"},
 ]
 LOGIN_URL = "web:home"
 

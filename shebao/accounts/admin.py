@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from shebao.accounts.models import User
-from shebao.web.admin_readonly import ReadOnlyAdmin
+from shebao.core.admin_readonly import ReadOnlyAdmin
 
 
 @admin.register(User)

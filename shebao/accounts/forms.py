@@ -1,7 +1,7 @@
 from django import forms
 
-from shebao.accounts.models import BusinessKind
-from shebao.accounts.passwords import PasswordPolicyValidator
+from shebao.core.passwords import PasswordPolicyValidator
+from shebao.filings.business import BusinessKind
 from shebao.web.forms import StyledForm
 
 PASSWORD_HELP = PasswordPolicyValidator().get_help_text()

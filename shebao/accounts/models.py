@@ -7,21 +7,6 @@ from django.db.models import Q
 from shebao.core.ids import mask_id_number
 
 
-class BusinessKind(models.TextChoices):
-    """Business a unit operator may be allowed to file (seed 004 权限)."""
-
-    ENROLMENT = "enrolment", "人员参保"
-    STOP = "stop", "人员停保"
-    TRANSFER = "transfer", "人员转移"
-    PERSON_CHANGE = "person_change", "人员信息变更"
-    PERSON_LOCK = "person_lock", "人员信息锁定"
-    UNIT_CHANGE = "unit_change", "单位信息变更"
-    WAGE = "wage", "缴费基数申报"
-    SETTLEMENT = "settlement", "结算与缴费"
-    BACK_PAY = "back_pay", "补缴"
-    QUERY = "query", "查询打印"
-
-
 class User(AbstractUser):
     """One table for everyone who signs in; `kind` says which hall they use.
 
@@ -101,8 +86,23 @@ class User(AbstractUser):
             return f"{self.display_name}（参保人 {mask_id_number(self.person.id_number)}）"
         return f"{self.display_name or self.username}（经办 {self.username}）"
 
+    @property
+    def is_operator(self) -> bool:
+        """A unit operator (单位经办人)."""
+        return self.kind == self.Kind.OPERATOR
+
+    @property
+    def is_person(self) -> bool:
+        """An insured person (参保人)."""
+        return self.kind == self.Kind.PERSON
+
+    @property
+    def is_staff_member(self) -> bool:
+        """Agency staff (经办人员); not Django's ``is_staff`` (the admin flag)."""
+        return self.kind == self.Kind.STAFF
+
     def may_file(self, business_kind: str) -> bool:
-        if self.kind != self.Kind.OPERATOR or not self.is_active:
+        if not self.is_operator or not self.is_active:
             return False
         return self.is_unit_admin or business_kind in self.business_kinds
 

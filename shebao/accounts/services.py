@@ -14,17 +14,17 @@ from django.http import Http404
 from django.utils import timezone
 
 from shebao.accounts.models import (
-    BusinessKind,
     RegistrationCode,
     UnitOnlineRegistration,
     User,
 )
-from shebao.accounts.passwords import check_password_policy
 from shebao.core.audit import audit_record
 from shebao.core.ids import mask_mobile
 from shebao.core.models import AuditEntry
+from shebao.core.passwords import check_password_policy
 from shebao.core.sms import send_sms
 from shebao.core.verification import verification_code_check
+from shebao.filings.business import BusinessKind
 from shebao.registry.models import Person, Unit
 
 REGISTRATION_CODE_TTL = timedelta(days=30)
@@ -413,3 +413,9 @@ def online_registration_revoke(*, actor: User, unit: Unit) -> None:
 
 def mobile_hint(mobile: str) -> str:
     return mask_mobile(mobile) if mobile else ""
+
+
+def person_account_renamed(*, person: Person) -> None:
+    """A person's name changed (an approved key change): their own account shows the new name.
+    Called through ``core.hooks`` by the registry, inside the change's transaction."""
+    User.objects.filter(person=person).update(display_name=person.name)

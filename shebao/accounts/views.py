@@ -32,11 +32,11 @@ from shebao.accounts.models import User
 from shebao.core.audit import audit_record
 from shebao.core.ids import mask_mobile
 from shebao.core.verification import (
-    seconds_until_resend,
     verification_code_check,
     verification_code_send,
 )
 from shebao.web.forms import add_service_errors
+from shebao.web.sms import sms_sent_fragment
 
 PENDING_TTL = 10 * 60
 MAX_FACTOR_TRIES = 5
@@ -62,21 +62,6 @@ def _unknown_username(kind: str, data: dict) -> str:
     personal data in clear."""
     raw = "|".join(str(data.get(k, "")).strip().upper() for k in sorted(data) if k != "password")
     return f"unknown.{kind}.{hashlib.sha256(raw.encode()).hexdigest()[:20]}"
-
-
-def sms_sent_fragment(request, *, mobile: str, purpose: str, button_id: str) -> HttpResponse:
-    """htmx answer of every '获取验证码' button."""
-    try:
-        verification_code_send(mobile=mobile, purpose=purpose)
-        message, ok = f"验证码已发送至 {mask_mobile(mobile)}，10分钟内有效", True
-    except ValidationError as e:
-        message, ok = e.messages[0], False
-    wait = seconds_until_resend(mobile=mobile, purpose=purpose) if mobile else 0
-    return render(
-        request,
-        "web/sms_sent.html",
-        {"message": message, "ok": ok, "wait": wait, "button_id": button_id},
-    )
 
 
 def login_view(request, kind: str):

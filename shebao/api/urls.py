@@ -3,7 +3,7 @@
 from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 
-from shebao.contributions.api import router as contributions_router
+from shebao.contributions.calculator.api import router as contributions_router
 
 
 class ChineseJSONRenderer(JSONRenderer):

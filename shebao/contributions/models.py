@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from shebao.contributions.calc import ANNUITY_ITEM
+from shebao.contributions.calculator.calc import ANNUITY_ITEM
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 RATE = {"max_digits": 8, "decimal_places": 6}

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from shebao.core.admin_readonly import ReadOnlyAdmin
 from shebao.core.models import AuditEntry, Region, SmsMessage
-from shebao.web.admin_readonly import ReadOnlyAdmin
 
 
 @admin.register(Region)

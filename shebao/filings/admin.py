@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from shebao.core.admin_readonly import ReadOnlyAdmin
 from shebao.filings.models import Filing
-from shebao.web.admin_readonly import ReadOnlyAdmin
 
 
 @admin.register(Filing)

@@ -4,22 +4,22 @@ its handler's dotted path, so the workflow never imports the domain apps at load
 from django.utils.module_loading import import_string
 
 HANDLERS = {
-    "unit_registration": "shebao.registry.registration.UnitRegistrationHandler",
-    "enrolment": "shebao.registry.enrolment.EnrolmentHandler",
-    "stop": "shebao.registry.enrolment.StopHandler",
-    "transfer_out": "shebao.registry.enrolment.TransferOutHandler",
-    "transfer_in": "shebao.registry.enrolment.TransferInHandler",
-    "person_key_change": "shebao.registry.changes.PersonKeyChangeHandler",
-    "person_general_change": "shebao.registry.changes.PersonGeneralChangeHandler",
-    "person_lock": "shebao.registry.changes.PersonLockHandler",
-    "unit_general_change": "shebao.registry.changes.UnitGeneralChangeHandler",
-    "unit_key_change": "shebao.registry.changes.UnitKeyChangeHandler",
-    "wage_annual": "shebao.contributions.wages.AnnualWageHandler",
-    "wage_monthly": "shebao.contributions.wages.MonthlyWageHandler",
-    "back_pay": "shebao.contributions.backpay.BackPayHandler",
-    "adjust_pay": "shebao.contributions.backpay.AdjustPayHandler",
-    "supplement_pay": "shebao.contributions.backpay.SupplementPayHandler",
-    "flexible_enrolment": "shebao.contributions.flexible.FlexibleEnrolmentHandler",
+    "unit_registration": "shebao.registry.registration.kinds.UnitRegistrationHandler",
+    "enrolment": "shebao.registry.enrolment.services.EnrolmentHandler",
+    "stop": "shebao.registry.enrolment.services.StopHandler",
+    "transfer_out": "shebao.registry.enrolment.services.TransferOutHandler",
+    "transfer_in": "shebao.registry.enrolment.services.TransferInHandler",
+    "person_key_change": "shebao.registry.changes.services.PersonKeyChangeHandler",
+    "person_general_change": "shebao.registry.changes.services.PersonGeneralChangeHandler",
+    "person_lock": "shebao.registry.changes.services.PersonLockHandler",
+    "unit_general_change": "shebao.registry.changes.services.UnitGeneralChangeHandler",
+    "unit_key_change": "shebao.registry.changes.services.UnitKeyChangeHandler",
+    "wage_annual": "shebao.contributions.wages.services.AnnualWageHandler",
+    "wage_monthly": "shebao.contributions.wages.services.MonthlyWageHandler",
+    "back_pay": "shebao.contributions.backpay.services.BackPayHandler",
+    "adjust_pay": "shebao.contributions.backpay.services.AdjustPayHandler",
+    "supplement_pay": "shebao.contributions.backpay.services.SupplementPayHandler",
+    "flexible_enrolment": "shebao.contributions.flexible.services.FlexibleEnrolmentHandler",
 }
 
 

@@ -2,11 +2,11 @@ import json
 
 from django import forms
 
-from shebao.accounts.passwords import PasswordPolicyValidator
 from shebao.core.ids import normalize_resident_id, normalize_uscc
 from shebao.core.models import Region
+from shebao.core.passwords import PasswordPolicyValidator
 from shebao.registry.models import INJURY_CLASS_BENCHMARKS, Affiliation, InsuranceType, UnitType
-from shebao.registry.registration import MATERIALS
+from shebao.registry.registration.kinds import MATERIALS
 from shebao.registry.services import FALLBACK_DEFAULTS
 from shebao.web.forms import StyledForm
 
@@ -126,7 +126,7 @@ class UnitRegistrationForm(UnitFieldsForm):
             if password != data.get("password2"):
                 self.add_error("password2", "两次输入的密码不一致")
             else:
-                from shebao.accounts.passwords import check_password_policy
+                from shebao.core.passwords import check_password_policy
 
                 try:
                     check_password_policy(password, account_name=data.get("admin_account", ""))

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.test import Client
 
-from shebao.accounts.models import BusinessKind, User
+from shebao.accounts.models import User
 from shebao.accounts.services import (
     operator_create,
     operator_reset_password,
@@ -16,6 +16,7 @@ from shebao.accounts.services import (
     operator_set_kinds,
 )
 from shebao.core.models import AuditEntry
+from shebao.filings.business import BusinessKind
 from tests.accounts.helpers import NEW_PASSWORD, make_clerk, unit_login
 from tests.conftest import PASSWORD
 

@@ -6,9 +6,9 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from shebao.accounts.models import User
-from shebao.accounts.passwords import character_classes, check_password_policy
 from shebao.accounts.services import password_change, password_reset_by_sms
 from shebao.core.models import AuditEntry, SmsMessage
+from shebao.core.passwords import character_classes, check_password_policy
 from shebao.core.verification import verification_code_send
 from tests.accounts.helpers import NEW_PASSWORD, signed_in_user_id, unit_login, verify_sms
 from tests.conftest import PASSWORD, last_sms_code, signed_in

@@ -5,7 +5,7 @@ from datetime import date
 from decimal import Decimal as D
 
 from shebao.accounts.models import User
-from shebao.contributions.flexible import flexible_register
+from shebao.contributions.flexible.services import flexible_register
 from shebao.core.ids import make_resident_id
 from shebao.filings.services import filing_approve
 from shebao.registry.models import Enrolment, Person

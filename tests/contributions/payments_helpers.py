@@ -9,7 +9,7 @@ from decimal import Decimal as D
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from shebao.contributions.models import Arrear, ContributionLine, Settlement
-from shebao.contributions.settlement import rebuild_arrears, settlement_start
+from shebao.contributions.settlement.services import rebuild_arrears, settlement_start
 from shebao.core.excel import build_xlsx
 from shebao.core.ids import make_resident_id
 from shebao.registry.models import Enrolment, Person

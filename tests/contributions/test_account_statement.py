@@ -10,13 +10,13 @@ from django.urls import reverse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shebao.contributions.account import (
+from shebao.contributions.account.selectors import (
     account_credits,
     person_account,
     statement_for,
     statements,
 )
-from shebao.contributions.flexible import flexible_assess
+from shebao.contributions.flexible.services import flexible_assess
 from shebao.contributions.models import (
     ContributionLine,
     InterestRate,
@@ -24,7 +24,7 @@ from shebao.contributions.models import (
     RegionPolicy,
     Settlement,
 )
-from shebao.contributions.payments import payment_post
+from shebao.contributions.payments.services import payment_post
 from tests.conftest import signed_in
 from tests.contributions.flexible_helpers import PERIOD, make_person, person_login, register
 

@@ -7,9 +7,9 @@ from decimal import Decimal as D
 import pytest
 from django.core.exceptions import ValidationError
 
-from shebao.contributions.backpay import enrolment_back_pay_lines
+from shebao.contributions.backpay.services import enrolment_back_pay_lines
 from shebao.contributions.models import ContributionLine, WageBase
-from shebao.contributions.settlement import line_rows, notice_summary, settlement_start
+from shebao.contributions.settlement.services import line_rows, notice_summary, settlement_start
 from shebao.core.models import AuditEntry
 from shebao.registry.models import Enrolment
 from tests.contributions.test_backpay_helpers import CURRENT, bp_unit, enrol, lines_of
@@ -98,7 +98,7 @@ def test_through_the_enrolment_filing(admin_a, staff_bj, region_bj, unit_a, monk
     """The hook as the registry's apply_row would call it (see the report): after the enrolments
     of an approved row exist, their back-pay lines are written in the same transaction."""
     from shebao.filings.services import filing_approve, filing_submit
-    from shebao.registry import enrolment as registry
+    from shebao.registry.enrolment import services as registry
     from tests.registry.test_enrolment_support import enrol_data, ident
 
     original = registry._EnrolmentRowsHandler.apply_row

@@ -4,11 +4,12 @@ region's current settlement period is CURRENT, persons enrolled at it, and the f
 from datetime import date
 from decimal import Decimal as D
 
-from shebao.accounts.models import BusinessKind, User
+from shebao.accounts.models import User
 from shebao.accounts.services import operator_internal_username
-from shebao.contributions.backpay import backpay_save
+from shebao.contributions.backpay.services import backpay_save
 from shebao.contributions.models import ContributionLine
 from shebao.core.ids import make_resident_id
+from shebao.filings.business import BusinessKind
 from shebao.filings.services import filing_approve, filing_submit
 from shebao.registry.models import Enrolment, Person
 from tests.conftest import PASSWORD, make_admin, make_unit

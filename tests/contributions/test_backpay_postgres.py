@@ -8,9 +8,9 @@ from decimal import Decimal as D
 import pytest
 from django.db import connection, connections
 
-from shebao.contributions.backpay import backpay_save
+from shebao.contributions.backpay.services import backpay_save
 from shebao.contributions.models import Arrear, ContributionLine, RegionSettlementJob, Settlement
-from shebao.contributions.settlement import (
+from shebao.contributions.settlement.services import (
     line_rows,
     notice_summary,
     region_settle_all_run,

@@ -7,14 +7,14 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
-from shebao.contributions.backpay import (
+from shebao.contributions.backpay.services import (
     ADJUST_HINT,
     CHANGED,
     backpay_preview,
     backpay_row_remove,
     backpay_save,
 )
-from shebao.contributions.calc import compute
+from shebao.contributions.calculator.calc import compute
 from shebao.contributions.models import (
     Arrear,
     ContributionLine,
@@ -22,8 +22,8 @@ from shebao.contributions.models import (
     Settlement,
     UnitInjuryRate,
 )
-from shebao.contributions.selectors import parameter_sets_in_force, to_params
-from shebao.contributions.settlement import line_rows, notice_summary, settlement_start
+from shebao.contributions.params.selectors import parameter_sets_in_force, to_params
+from shebao.contributions.settlement.services import line_rows, notice_summary, settlement_start
 from shebao.core.models import AuditEntry
 from shebao.filings.models import FilingState
 from shebao.filings.services import filing_submit
@@ -168,7 +168,7 @@ def test_back_pay_is_picked_up_by_the_next_settlement_by_belongs_period(unit_adm
 def test_back_pay_approved_after_the_units_settlement_waits_for_the_next_period(
     unit_admin, staff_bj
 ):
-    from shebao.contributions.settlement import region_open_next_period
+    from shebao.contributions.settlement.services import region_open_next_period
 
     unit, admin = unit_admin
     person = enrol(unit, 7)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shebao.contributions.calc import (
+from shebao.contributions.calculator.calc import (
     Params,
     clamp_base,
     compute,

@@ -12,8 +12,8 @@ from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from shebao.contributions.calc import compute_line
-from shebao.contributions.flexible import (
+from shebao.contributions.calculator.calc import compute_line
+from shebao.contributions.flexible.services import (
     flexible_assess,
     flexible_assess_region,
     flexible_lines,
@@ -21,9 +21,9 @@ from shebao.contributions.flexible import (
     pension_params,
 )
 from shebao.contributions.models import Arrear, ContributionLine, Payment, Settlement
-from shebao.contributions.payments import payment_post
-from shebao.contributions.selectors import parameter_sets_in_force, to_params
-from shebao.contributions.settlement import rebuild_arrears
+from shebao.contributions.params.selectors import parameter_sets_in_force, to_params
+from shebao.contributions.payments.services import payment_post
+from shebao.contributions.settlement.services import rebuild_arrears
 from shebao.core.models import AuditEntry
 from tests.conftest import make_staff, signed_in
 from tests.contributions.flexible_helpers import PERIOD, make_person, person_login, register
@@ -117,7 +117,7 @@ def test_arrears_are_what_rebuild_arrears_computes(worker):
 
 
 def test_level_above_a_lower_cap_is_clamped_and_flagged():
-    from shebao.contributions.calc import Params
+    from shebao.contributions.calculator.calc import Params
 
     p110 = Params("110", D("5000"), D("20000"), D("0.16"), D("0.08"))
     p310 = Params("310", D("5000"), D("20000"), D("0.098"), D("0.02"), personal_fixed=D("3"))
@@ -222,7 +222,7 @@ def test_region_assessment_queries_do_not_grow_with_the_number_of_persons(region
 
 
 def test_region_assessment_in_chunks(region, staff_bj, monkeypatch):
-    import shebao.contributions.flexible as flexible
+    import shebao.contributions.flexible.services as flexible
 
     monkeypatch.setattr(flexible, "CHUNK", 2)
     workers(staff_bj, 5, start=60)

@@ -6,13 +6,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from shebao.contributions.flexible import (
+from shebao.contributions.flexible.services import (
     flexible_assess,
     flexible_assess_region,
     flexible_rollback,
 )
 from shebao.contributions.models import ContributionLine, Payment, Settlement
-from shebao.contributions.payments import payment_post
+from shebao.contributions.payments.services import payment_post
 from tests.conftest import ensure_published_parameters
 from tests.contributions.flexible_helpers import PERIOD, make_person, person_login, register
 from tests.contributions.test_payments_races import together

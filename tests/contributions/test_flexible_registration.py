@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.urls import reverse
 
-from shebao.contributions.flexible import (
+from shebao.contributions.flexible.services import (
     FlexibleEnrolmentHandler,
     flexible_filing_cancel,
     flexible_lines,

@@ -1,33 +1,13 @@
 """The back office page of 灵活人员缴费核定: a region's workers and assessments, assess all at
 once or one by 个人编号, 回退; another region answers 404.
-
-Until config/urls.py includes ``shebao.contributions.urls_flexible_staff`` in the staff
-namespace, this module serves as the URLconf with it added (the same patterns otherwise)."""
+"""
 
 import pytest
-from django.urls import include, path, reverse
+from django.urls import reverse
 
 from shebao.contributions.models import Settlement
 from tests.conftest import make_staff, signed_in
 from tests.contributions.flexible_helpers import PERIOD, make_person, person_login, register
-
-FLEXIBLE_STAFF = "shebao.contributions.urls_flexible_staff"
-
-
-def _urlpatterns():
-    from config import urls
-
-    staff = list(urls.staff_patterns[0])
-    if not any(getattr(x, "urlconf_name", None) == FLEXIBLE_STAFF for x in staff):
-        staff.append(path("", include(FLEXIBLE_STAFF)))
-    return [
-        path("staff/", include((staff, "staff"))) if getattr(p, "namespace", None) == "staff" else p
-        for p in urls.urlpatterns
-    ]
-
-
-urlpatterns = _urlpatterns()
-pytestmark = pytest.mark.urls(__name__)
 
 
 @pytest.fixture

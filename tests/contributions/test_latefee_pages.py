@@ -9,9 +9,13 @@ from decimal import Decimal as D
 import pytest
 from django.urls import reverse
 
-from shebao.contributions.latefee import late_fee_report, staff_late_fees, unit_late_fees
+from shebao.contributions.backpay.latefee import (
+    late_fee_report,
+    staff_late_fees,
+    unit_late_fees,
+)
 from shebao.contributions.models import Arrear, ContributionLine, RegionPolicy
-from shebao.contributions.payments import payment_post
+from shebao.contributions.payments.services import payment_post
 from tests.conftest import make_admin, make_unit, signed_in
 from tests.contributions.payments_helpers import PERIOD, add_back_pay, settled_unit
 from tests.contributions.test_backpay_helpers import ALL_BUT_BACK_PAY, operator

@@ -6,9 +6,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
-from shebao.contributions.engine import unit_injury_rates
 from shebao.contributions.models import UnitInjuryRate
-from shebao.contributions.params import injury_rate_history, unit_injury_rate_set
+from shebao.contributions.params.services import injury_rate_history, unit_injury_rate_set
+from shebao.contributions.settlement.engine import unit_injury_rates
 from shebao.core.models import AuditEntry
 from shebao.registry.models import Unit
 from tests.contributions.payments_helpers import settled_unit

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from shebao.contributions.models import ParameterSet, UnitInjuryRate
-from shebao.contributions.selectors import parameter_sets_in_force
+from shebao.contributions.params.selectors import parameter_sets_in_force
 from tests.conftest import signed_in
 
 FORM = {

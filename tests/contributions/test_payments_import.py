@@ -13,7 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from shebao.contributions.models import Arrear, ContributionLine, Payment
-from shebao.contributions.payments import (
+from shebao.contributions.payments.services import (
     MAX_FILE_BYTES,
     ImportRefused,
     payment_post,

@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, connections
 
 from shebao.contributions.models import Arrear, Payment, Settlement
-from shebao.contributions.payments import ImportRefused, payment_post, payments_import
-from shebao.contributions.settlement import settlement_reopen
+from shebao.contributions.payments.services import ImportRefused, payment_post, payments_import
+from shebao.contributions.settlement.services import settlement_reopen
 from tests.contributions.payments_helpers import (
     PAID_ON,
     PERIOD,

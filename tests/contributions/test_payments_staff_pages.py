@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from shebao.contributions.models import Payment
-from shebao.contributions.payments import payment_post
+from shebao.contributions.payments.services import payment_post
 from tests.conftest import signed_in
 from tests.contributions.payments_helpers import (
     PAID_ON,

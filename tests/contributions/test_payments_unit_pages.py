@@ -7,9 +7,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from shebao.accounts.models import BusinessKind, User
+from shebao.accounts.models import User
 from shebao.contributions.models import ContributionLine
-from shebao.contributions.payments import payment_post
+from shebao.contributions.payments.services import payment_post
+from shebao.filings.business import BusinessKind
 from tests.conftest import PASSWORD, signed_in
 from tests.contributions.payments_helpers import (
     PAID_ON,

@@ -11,13 +11,13 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from shebao.contributions import settlement as svc
 from shebao.contributions.models import (
     INTERRUPTED_AFTER,
     ContributionLine,
     RegionSettlementJob,
     Settlement,
 )
+from shebao.contributions.settlement import services as svc
 from shebao.core.models import AuditEntry
 from shebao.filings.models import Filing, FilingKind, FilingState
 from tests.conftest import make_admin, make_unit, signed_in

@@ -10,15 +10,15 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
-from shebao.contributions import settlement as svc
-from shebao.contributions.engine import LINE_COLUMNS, python_line_rows, sql_line_rows
 from shebao.contributions.models import (
     ContributionLine,
     RegionSettlementJob,
     Settlement,
     UnitInjuryRate,
 )
-from shebao.contributions.selectors import parameter_sets_in_force
+from shebao.contributions.params.selectors import parameter_sets_in_force
+from shebao.contributions.settlement import services as svc
+from shebao.contributions.settlement.engine import LINE_COLUMNS, python_line_rows, sql_line_rows
 from shebao.filings.models import Filing, FilingKind, FilingState
 from tests.conftest import make_admin, make_unit
 from tests.contributions.test_settlement import PERIOD, enrol

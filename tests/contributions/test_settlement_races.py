@@ -21,8 +21,6 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, connections, transaction
 
 from shebao.contributions import models as contribution_models
-from shebao.contributions import settlement as svc
-from shebao.contributions.engine import MissingParameters, python_lines
 from shebao.contributions.models import (
     Arrear,
     ContributionLine,
@@ -33,9 +31,11 @@ from shebao.contributions.models import (
     UnitInjuryRate,
     WageBase,
 )
-from shebao.contributions.payments import payment_post
-from shebao.contributions.selectors import parameter_sets_in_force
-from shebao.contributions.settlement import (
+from shebao.contributions.params.selectors import parameter_sets_in_force
+from shebao.contributions.payments.services import payment_post
+from shebao.contributions.settlement import services as svc
+from shebao.contributions.settlement.engine import MissingParameters, python_lines
+from shebao.contributions.settlement.services import (
     region_job_stop_interrupted,
     region_settle_all_run,
     region_settle_all_start,

@@ -14,18 +14,19 @@ from django.urls import reverse
 from django.utils import timezone
 from python_calamine import CalamineWorkbook
 
-from shebao.accounts.models import BusinessKind, UnitOnlineRegistration, User
+from shebao.accounts.models import UnitOnlineRegistration, User
 from shebao.accounts.services import operator_internal_username
-from shebao.contributions import settlement as svc
 from shebao.contributions.models import (
     ContributionLine,
     Payment,
     RegionSettlementJob,
     Settlement,
 )
-from shebao.contributions.selectors import parameter_sets_in_force
-from shebao.contributions.views_settlement import DETAIL_HEADER
+from shebao.contributions.params.selectors import parameter_sets_in_force
+from shebao.contributions.settlement import services as svc
+from shebao.contributions.settlement.views import DETAIL_HEADER
 from shebao.core.models import AuditEntry
+from shebao.filings.business import BusinessKind
 from shebao.filings.models import Filing, FilingKind
 from tests.conftest import PASSWORD, make_admin, make_staff, make_unit, signed_in
 from tests.contributions.payments_helpers import PAID_ON, PERIOD, enrol

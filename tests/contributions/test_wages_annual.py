@@ -8,8 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from shebao.contributions.models import ContributionLine, WageBase
-from shebao.contributions.settlement import settlement_start
-from shebao.contributions.wages import (
+from shebao.contributions.settlement.services import settlement_start
+from shebao.contributions.wages.services import (
     annual_wage_save,
     latest_bases,
     page_entries,

@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from shebao.contributions.models import ContributionLine, WageBase
-from shebao.contributions.settlement import settlement_start
-from shebao.contributions.wages import monthly_wage_save, row_key
+from shebao.contributions.settlement.services import settlement_start
+from shebao.contributions.wages.services import monthly_wage_save, row_key
 from shebao.filings.models import Filing, FilingKind, FilingState
 from shebao.filings.services import filing_approve, filing_submit
 from shebao.registry.models import Enrolment, Unit, UnitType

@@ -68,7 +68,7 @@ def test_refused_rows_are_shown_next_to_the_row(annual):
 
 @pytest.mark.django_db
 def test_paging_saves_into_one_draft(staff_bj, region_bj, monkeypatch):
-    from shebao.contributions import wages
+    from shebao.contributions.wages import services as wages
 
     monkeypatch.setattr(wages, "PAGE_SIZE", 2)
     _unit, admin, _persons = wage_unit(staff_bj, region_bj, 73, persons=5)

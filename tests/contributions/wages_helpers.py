@@ -2,8 +2,8 @@
 
 from decimal import Decimal as D
 
-from shebao.contributions.calc import compute
-from shebao.contributions.selectors import parameter_sets_in_force, to_params
+from shebao.contributions.calculator.calc import compute
+from shebao.contributions.params.selectors import parameter_sets_in_force, to_params
 from shebao.filings.models import Filing, FilingKind, FilingRow
 from shebao.registry.models import UnitType
 from tests.conftest import make_admin, make_unit

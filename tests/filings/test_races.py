@@ -14,7 +14,7 @@ from shebao.accounts.models import UnitOnlineRegistration, User
 from shebao.filings import services
 from shebao.filings.models import Filing, FilingMaterial, FilingState, FilingStep
 from shebao.registry.models import Unit
-from shebao.registry.registration import UnitRegistrationHandler
+from shebao.registry.registration.kinds import UnitRegistrationHandler
 from tests.registry.flow import make_draft, make_submitted, media_files
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -18,7 +18,7 @@ from shebao.filings.models import (
     FilingStep,
     RegionFilingRule,
 )
-from shebao.registry.registration import UnitRegistrationHandler
+from shebao.registry.registration.kinds import UnitRegistrationHandler
 from tests.conftest import VALID_USCC
 from tests.registry.flow import (
     checked_materials,

@@ -12,7 +12,7 @@ from shebao.accounts.services import operator_create
 from shebao.core.ids import make_resident_id, make_uscc
 from shebao.filings.materials import CheckedMaterial, check_material
 from shebao.filings.models import Filing, FilingKind
-from shebao.registry import changes
+from shebao.registry.changes import services as changes
 from shebao.registry.models import Enrolment, Person
 from shebao.registry.roster import roster_refresh
 from tests.conftest import PASSWORD, jpeg_bytes, make_admin, make_unit

@@ -8,7 +8,7 @@ from django.http import Http404
 from shebao.core.models import AuditEntry
 from shebao.filings import services as filing_services
 from shebao.filings.models import Filing, FilingKind, FilingState, RegionFilingRule
-from shebao.registry import changes
+from shebao.registry.changes import services as changes
 from shebao.registry.models import Person
 from tests.conftest import signed_in
 from tests.registry import test_changes_helpers as h

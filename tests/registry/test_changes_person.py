@@ -12,7 +12,7 @@ from shebao.core.ids import make_resident_id
 from shebao.core.models import AuditEntry
 from shebao.filings import services as filing_services
 from shebao.filings.models import Filing, FilingKind, FilingRow, FilingState
-from shebao.registry import changes
+from shebao.registry.changes import services as changes
 from shebao.registry.models import Person
 from tests.conftest import signed_in
 from tests.registry import test_changes_helpers as h

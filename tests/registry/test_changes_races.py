@@ -11,7 +11,7 @@ from django.db import connection, connections
 from shebao.core.models import AuditEntry
 from shebao.filings import services as filing_services
 from shebao.filings.models import FilingState, FilingStep
-from shebao.registry import changes
+from shebao.registry.changes import services as changes
 from shebao.registry.models import Person, Unit
 from tests.conftest import make_staff
 from tests.registry import test_changes_helpers as h

@@ -11,7 +11,7 @@ from shebao.core.models import AuditEntry
 from shebao.filings import services as filing_services
 from shebao.filings.kinds import handler_for
 from shebao.filings.models import Filing, FilingKind, FilingState
-from shebao.registry import changes
+from shebao.registry.changes import services as changes
 from shebao.registry.models import Unit, UnitType
 from tests.conftest import VALID_USCC, signed_in
 from tests.registry import test_changes_helpers as h

@@ -10,7 +10,7 @@ from django.db import connection
 
 from shebao.filings.models import Filing, FilingState
 from shebao.filings.services import filing_approve, filing_submit
-from shebao.registry.enrolment import enrolment_save, stop_save
+from shebao.registry.enrolment.services import enrolment_save, stop_save
 from shebao.registry.models import Enrolment, Person
 from tests.conftest import make_admin, make_staff, make_unit
 from tests.registry.test_enrolment_support import (

@@ -10,14 +10,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from pypdf import PdfWriter
 
-from shebao.accounts.models import BusinessKind
 from shebao.core.models import AuditEntry
+from shebao.filings.business import BusinessKind
 from shebao.filings.kinds import handler_for
 from shebao.filings.materials import check_material
 from shebao.filings.models import Filing, FilingMaterial, FilingRow, FilingState
 from shebao.filings.selectors import unit_todo
 from shebao.filings.services import filing_approve, filing_cancel, filing_return, filing_submit
-from shebao.registry.enrolment import (
+from shebao.registry.enrolment.services import (
     ADD_TYPES,
     BETWEEN_UNITS,
     NEW,

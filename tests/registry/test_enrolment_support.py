@@ -12,7 +12,7 @@ from shebao.core.ids import make_resident_id
 from shebao.core.periods import Period
 from shebao.filings.models import Filing
 from shebao.filings.services import filing_approve, filing_return, filing_submit
-from shebao.registry.enrolment import enrolment_save, stop_save
+from shebao.registry.enrolment.services import enrolment_save, stop_save
 from shebao.registry.models import Enrolment, Person
 from shebao.registry.roster import roster_refresh
 from tests.conftest import PASSWORD

@@ -10,11 +10,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from shebao.accounts.models import BusinessKind
 from shebao.core.models import AuditEntry
+from shebao.filings.business import BusinessKind
 from shebao.filings.models import Filing, FilingRow
 from shebao.filings.services import filing_submit
-from shebao.registry.enrolment import enrolment_save
+from shebao.registry.enrolment.services import enrolment_save
 from tests.conftest import jpeg_bytes, signed_in
 from tests.registry.test_enrolment_support import (
     CURRENT,

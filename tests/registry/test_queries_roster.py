@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from shebao.registry import queries
 from shebao.registry.models import Enrolment
+from shebao.registry.queries import selectors as queries
 from tests.conftest import signed_in
 from tests.registry.test_queries_fixtures import enrol, make_clerk, make_person, staff_people
 

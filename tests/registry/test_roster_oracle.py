@@ -16,8 +16,8 @@ from django.core.management import call_command
 from shebao.core.ids import make_resident_id
 from shebao.core.periods import Period
 from shebao.filings import services as filing_services
-from shebao.registry import changes
-from shebao.registry.enrolment import enrolment_save, stop_save
+from shebao.registry.changes import services as changes
+from shebao.registry.enrolment.services import enrolment_save, stop_save
 from shebao.registry.models import Enrolment, Person, RosterEntry, UnitType
 from shebao.registry.roster import TYPE_BITS, roster_rebuild, roster_refresh
 from tests.conftest import make_admin, make_unit

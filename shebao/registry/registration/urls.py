@@ -1,0 +1,16 @@
+"""The public pages of the unit first registration (the `registration` namespace, /register/)."""
+
+from django.urls import path
+
+from shebao.registry.registration import views as reg
+
+public_patterns = [
+    path("", reg.registration_new, name="new"),
+    path("reopen/", reg.registration_reopen, name="reopen"),
+    path("reopen/code/", reg.registration_reopen_send_code, name="reopen_code"),
+    path("<str:serial_no>/", reg.registration_status, name="status"),
+    path("<str:serial_no>/edit/", reg.registration_edit, name="edit"),
+    path("<str:serial_no>/submit/", reg.registration_submit_view, name="submit"),
+    path("<str:serial_no>/code/", reg.registration_send_code, name="code"),
+    path("<str:serial_no>/cancel/", reg.registration_cancel, name="cancel"),
+]
