@@ -30,16 +30,14 @@ def _is_view_module(path: Path) -> bool:
 
 def _view_functions(tree: ast.Module):
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.args.args:
-            if node.args.args[0].arg == "request":
-                yield node
+        args = node.args.args if isinstance(node, ast.FunctionDef) else []
+        if args and args[0].arg == "request":
+            yield node
 
 
 def test_no_module_over_600_lines():
     long = {
-        _name(p): n
-        for p in _modules()
-        if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
+        _name(p): n for p in _modules() if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
     }
     assert long == {}
 

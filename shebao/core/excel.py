@@ -1,9 +1,11 @@
 """Excel export with XlsxWriter. Every text cell is escaped against formula injection: a value
 starting with = + - @ (or tab / carriage return) is written as text with a leading apostrophe
-so that spreadsheet programs never evaluate it."""
+so that spreadsheet programs never evaluate it. Money is passed as ``Decimal`` and written here,
+and only here, as a number with a two-decimal format (never through ``float`` in a caller)."""
 
 import io
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 
 import xlsxwriter
 from django.http import HttpResponse
@@ -33,6 +35,7 @@ def build_xlsx(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence]]]) 
         },
     )
     bold = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+    money = book.add_format({"num_format": "0.00"})
     for name, header, rows in sheets:
         sheet = book.add_worksheet(name[:31])
         for col, title in enumerate(header):
@@ -45,6 +48,8 @@ def build_xlsx(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence]]]) 
                     continue
                 if isinstance(value, str):
                     sheet.write_string(r, c, value)
+                elif isinstance(value, Decimal):
+                    sheet.write_number(r, c, value, money)
                 else:
                     sheet.write(r, c, value)
         sheet.freeze_panes(1, 0)
