@@ -13,12 +13,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from shebao.contributions.calculator.calc import compute_line
+from shebao.contributions.flexible.calc import flexible_lines, pension_params
 from shebao.contributions.flexible.services import (
     flexible_assess,
     flexible_assess_region,
-    flexible_lines,
     flexible_rollback,
-    pension_params,
 )
 from shebao.contributions.models import Arrear, ContributionLine, Payment, Settlement
 from shebao.contributions.params.selectors import parameter_sets_in_force, to_params

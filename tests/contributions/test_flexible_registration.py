@@ -10,14 +10,10 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.urls import reverse
 
-from shebao.contributions.flexible.services import (
-    FlexibleEnrolmentHandler,
-    flexible_filing_cancel,
-    flexible_lines,
-    flexible_params,
-    flexible_register,
-    level_choices,
-)
+from shebao.contributions.flexible.calc import flexible_lines, level_choices
+from shebao.contributions.flexible.kinds import FlexibleEnrolmentHandler
+from shebao.contributions.flexible.selectors import flexible_params
+from shebao.contributions.flexible.services import flexible_filing_cancel, flexible_register
 from shebao.contributions.models import FlexibleEnrolment
 from shebao.core.models import AuditEntry
 from shebao.filings.kinds import ReviewPolicy, handler_for
