@@ -188,6 +188,15 @@ def test_only_a_person_files_it(worker, admin_a, staff_bj):
         flexible_register(actor=staff_bj, data=registration())
 
 
+def test_refusals_are_audited_with_the_action(worker, admin_a, staff_bj):
+    with pytest.raises(PermissionDenied):
+        flexible_register(actor=admin_a, data=registration())
+    with pytest.raises(PermissionDenied):
+        flexible_filing_cancel(actor=staff_bj, serial_no="NOSUCH")
+    denied = AuditEntry.objects.filter(outcome=AuditEntry.Outcome.DENIED)
+    assert set(denied.values_list("action", flat=True)) == {"flexible.register", "flexible.cancel"}
+
+
 def test_another_persons_filing_answers_404(worker, region):
     _, user = worker
     filing = register(user)
