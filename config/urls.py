@@ -47,6 +47,7 @@ unit_patterns = [
 person_patterns = [
     *halls.person_patterns,
     *account.person_patterns,
+    *flexible.person_patterns,
 ]
 
 staff_patterns = [

@@ -19,7 +19,7 @@ HANDLERS = {
     "back_pay": "shebao.contributions.backpay.services.BackPayHandler",
     "adjust_pay": "shebao.contributions.backpay.services.AdjustPayHandler",
     "supplement_pay": "shebao.contributions.backpay.services.SupplementPayHandler",
-    "flexible_enrolment": "shebao.contributions.flexible.services.FlexibleEnrolmentHandler",
+    "flexible_enrolment": "shebao.contributions.flexible.kinds.FlexibleEnrolmentHandler",
 }
 
 

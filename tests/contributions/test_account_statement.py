@@ -10,12 +10,8 @@ from django.urls import reverse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shebao.contributions.account.selectors import (
-    account_credits,
-    person_account,
-    statement_for,
-    statements,
-)
+from shebao.contributions.account.calc import statement_for, statements
+from shebao.contributions.account.selectors import account_credits, person_account
 from shebao.contributions.flexible.services import flexible_assess
 from shebao.contributions.models import (
     ContributionLine,

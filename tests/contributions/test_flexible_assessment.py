@@ -13,12 +13,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from shebao.contributions.calculator.calc import compute_line
+from shebao.contributions.flexible.calc import flexible_lines, pension_params
 from shebao.contributions.flexible.services import (
     flexible_assess,
     flexible_assess_region,
-    flexible_lines,
     flexible_rollback,
-    pension_params,
 )
 from shebao.contributions.models import Arrear, ContributionLine, Payment, Settlement
 from shebao.contributions.params.selectors import parameter_sets_in_force, to_params
@@ -175,6 +174,27 @@ def test_permissions(worker, admin_a, region_sh):
     with pytest.raises(Http404):
         flexible_assess(actor=staff_sh, person_no="NOSUCH")
     assert not Settlement.objects.filter(person=person).exists()
+
+
+def test_refusals_are_audited_with_the_action(worker, admin_a, region_sh):
+    _, user = worker
+    settlement = flexible_assess(actor=user)
+    with pytest.raises(PermissionDenied):
+        flexible_assess(actor=admin_a)
+    with pytest.raises(PermissionDenied):
+        flexible_rollback(actor=admin_a, settlement_id=settlement.pk)
+    with pytest.raises(PermissionDenied):
+        flexible_assess_region(actor=admin_a, region_code="110000")
+    staff_sh = make_staff("staff_sh_flex", region_sh)
+    with pytest.raises(Http404):  # another region: audited, answered like a missing one
+        flexible_assess_region(actor=staff_sh, region_code="110000")
+    denied = AuditEntry.objects.filter(outcome=AuditEntry.Outcome.DENIED)
+    assert sorted(denied.values_list("action", flat=True)) == [
+        "flexible.assess",
+        "flexible.assess_region",
+        "flexible.assess_region",
+        "flexible.rollback",
+    ]
 
 
 def test_staff_assess_one(worker, staff_bj):

@@ -10,14 +10,10 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.urls import reverse
 
-from shebao.contributions.flexible.services import (
-    FlexibleEnrolmentHandler,
-    flexible_filing_cancel,
-    flexible_lines,
-    flexible_params,
-    flexible_register,
-    level_choices,
-)
+from shebao.contributions.flexible.calc import flexible_lines, level_choices
+from shebao.contributions.flexible.kinds import FlexibleEnrolmentHandler
+from shebao.contributions.flexible.selectors import flexible_params
+from shebao.contributions.flexible.services import flexible_filing_cancel, flexible_register
 from shebao.contributions.models import FlexibleEnrolment
 from shebao.core.models import AuditEntry
 from shebao.filings.kinds import ReviewPolicy, handler_for
@@ -190,6 +186,15 @@ def test_only_a_person_files_it(worker, admin_a, staff_bj):
         flexible_register(actor=admin_a, data=registration())
     with pytest.raises(PermissionDenied):
         flexible_register(actor=staff_bj, data=registration())
+
+
+def test_refusals_are_audited_with_the_action(worker, admin_a, staff_bj):
+    with pytest.raises(PermissionDenied):
+        flexible_register(actor=admin_a, data=registration())
+    with pytest.raises(PermissionDenied):
+        flexible_filing_cancel(actor=staff_bj, serial_no="NOSUCH")
+    denied = AuditEntry.objects.filter(outcome=AuditEntry.Outcome.DENIED)
+    assert set(denied.values_list("action", flat=True)) == {"flexible.register", "flexible.cancel"}
 
 
 def test_another_persons_filing_answers_404(worker, region):
