@@ -9,13 +9,9 @@ from django.http import Http404
 
 from shebao.contributions.models import ContributionLine, WageBase
 from shebao.contributions.settlement.services import settlement_start
-from shebao.contributions.wages.services import (
-    annual_wage_save,
-    latest_bases,
-    page_entries,
-    row_key,
-    wage_row_remove,
-)
+from shebao.contributions.wages.calc import row_key
+from shebao.contributions.wages.selectors import latest_bases, page_entries
+from shebao.contributions.wages.services import annual_wage_save, wage_row_remove
 from shebao.filings.models import Filing, FilingKind, FilingState
 from shebao.filings.services import filing_approve, filing_submit
 from shebao.registry.models import Enrolment

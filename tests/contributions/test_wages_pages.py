@@ -68,9 +68,9 @@ def test_refused_rows_are_shown_next_to_the_row(annual):
 
 @pytest.mark.django_db
 def test_paging_saves_into_one_draft(staff_bj, region_bj, monkeypatch):
-    from shebao.contributions.wages import services as wages
+    from shebao.contributions.wages import selectors
 
-    monkeypatch.setattr(wages, "PAGE_SIZE", 2)
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 2)
     _unit, admin, _persons = wage_unit(staff_bj, region_bj, 73, persons=5)
     client = signed_in(admin)
     first = client.get(reverse("unit:wages_annual_new"), {"year": "2025"})
