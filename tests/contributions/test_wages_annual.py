@@ -12,6 +12,7 @@ from shebao.contributions.settlement.services import settlement_start
 from shebao.contributions.wages.calc import row_key
 from shebao.contributions.wages.selectors import latest_bases, page_entries
 from shebao.contributions.wages.services import annual_wage_save, wage_row_remove
+from shebao.core.models import AuditEntry
 from shebao.filings.models import Filing, FilingKind, FilingState
 from shebao.filings.services import filing_approve, filing_submit
 from shebao.registry.models import Enrolment
@@ -248,6 +249,9 @@ def test_operator_without_the_wage_permission_is_refused(setup):
     with pytest.raises(PermissionDenied):
         save(clerk, {p0.pk: "8000"})
     assert not Filing.objects.filter(kind=FilingKind.WAGE_ANNUAL).exists()
+    assert AuditEntry.objects.filter(
+        action="wage.declare", outcome=AuditEntry.Outcome.DENIED, actor=clerk
+    ).exists()
 
 
 @pytest.mark.django_db

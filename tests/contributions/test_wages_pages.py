@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from shebao.core.models import AuditEntry
 from shebao.filings.models import Filing, FilingKind
 from tests.conftest import signed_in
 from tests.contributions.wages_helpers import institution_unit, operator, wage_unit
@@ -138,6 +139,7 @@ def test_other_units_filing_is_404_and_no_permission_is_403(annual, staff_bj, re
     assert other.post(remove).status_code == 404
     clerk = signed_in(operator(unit, "clerk", kinds=["enrolment"]))
     assert clerk.get(reverse("unit:wages")).status_code == 403
+    assert AuditEntry.objects.filter(action="wage.view", outcome="denied").exists()
 
 
 @pytest.mark.django_db

@@ -255,17 +255,12 @@ class Entry:
         return dict(self.latest.items or {})
 
 
-def wage_roster(actor, *, q: str = "") -> QuerySet[Person]:
-    """The persons the unit may declare: its open roster, searchable by name or person no."""
-    return unit_roster(actor, q=q)
-
-
-def page_entries(actor, *, filing: Filing | None, q: str, page_number, page_size=None):
+def page_entries(actor, *, filing: Filing | None, q: str, page_number):
     """(page, entries) of the roster with what each row shows: the latest base, the draft's
     value, and whether another open filing holds the person."""
     unit = Unit.objects.select_related("region").get(pk=actor.unit_id)
-    size = page_size or PAGE_SIZE
-    page: Page = Paginator(wage_roster(actor, q=q), size).get_page(page_number)
+    # The roster the unit may declare: its open enrolments, searchable by name or person no.
+    page: Page = Paginator(unit_roster(actor, q=q), PAGE_SIZE).get_page(page_number)
     persons = list(page)
     ids = [p.pk for p in persons]
     latest = latest_bases(unit, ids)
@@ -377,7 +372,7 @@ def annual_template(actor, *, serial_no: str = "") -> tuple[Unit, list[list[str]
     latest base). The amounts stay text: the operator edits them and the import reads them."""
     unit = wage_unit(actor, action="wage.view")
     filing = access_unit_filing(actor, serial_no=serial_no, kind=ANNUAL) if serial_no else None
-    persons = list(wage_roster(actor).only("pk", "person_no", "name", "id_number"))
+    persons = list(unit_roster(actor).only("pk", "person_no", "name", "id_number"))
     latest = latest_bases(unit, [p.pk for p in persons])
     draft = {}
     if filing is not None:
