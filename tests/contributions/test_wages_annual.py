@@ -9,13 +9,10 @@ from django.http import Http404
 
 from shebao.contributions.models import ContributionLine, WageBase
 from shebao.contributions.settlement.services import settlement_start
-from shebao.contributions.wages.services import (
-    annual_wage_save,
-    latest_bases,
-    page_entries,
-    row_key,
-    wage_row_remove,
-)
+from shebao.contributions.wages.calc import row_key
+from shebao.contributions.wages.selectors import latest_bases, page_entries
+from shebao.contributions.wages.services import annual_wage_save, wage_row_remove
+from shebao.core.models import AuditEntry
 from shebao.filings.models import Filing, FilingKind, FilingState
 from shebao.filings.services import filing_approve, filing_submit
 from shebao.registry.models import Enrolment
@@ -252,6 +249,9 @@ def test_operator_without_the_wage_permission_is_refused(setup):
     with pytest.raises(PermissionDenied):
         save(clerk, {p0.pk: "8000"})
     assert not Filing.objects.filter(kind=FilingKind.WAGE_ANNUAL).exists()
+    assert AuditEntry.objects.filter(
+        action="wage.declare", outcome=AuditEntry.Outcome.DENIED, actor=clerk
+    ).exists()
 
 
 @pytest.mark.django_db

@@ -9,7 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from python_calamine import CalamineWorkbook
 
-from shebao.contributions.wages.services import TEMPLATE_HEADER, annual_wage_import
+from shebao.contributions.wages.imports import TEMPLATE_HEADER
+from shebao.contributions.wages.services import annual_wage_import
 from shebao.core.excel import build_xlsx
 from shebao.filings.models import Filing, FilingKind
 from tests.conftest import signed_in

@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 
 from shebao.contributions.models import ContributionLine, WageBase
 from shebao.contributions.settlement.services import settlement_start
-from shebao.contributions.wages.services import monthly_wage_save, row_key
+from shebao.contributions.wages.calc import row_key
+from shebao.contributions.wages.services import monthly_wage_save
 from shebao.filings.models import Filing, FilingKind, FilingState
 from shebao.filings.services import filing_approve, filing_submit
 from shebao.registry.models import Enrolment, Unit, UnitType

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from shebao.core.models import AuditEntry
 from shebao.filings.models import Filing, FilingKind
 from tests.conftest import signed_in
 from tests.contributions.wages_helpers import institution_unit, operator, wage_unit
@@ -68,9 +69,9 @@ def test_refused_rows_are_shown_next_to_the_row(annual):
 
 @pytest.mark.django_db
 def test_paging_saves_into_one_draft(staff_bj, region_bj, monkeypatch):
-    from shebao.contributions.wages import services as wages
+    from shebao.contributions.wages import selectors
 
-    monkeypatch.setattr(wages, "PAGE_SIZE", 2)
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 2)
     _unit, admin, _persons = wage_unit(staff_bj, region_bj, 73, persons=5)
     client = signed_in(admin)
     first = client.get(reverse("unit:wages_annual_new"), {"year": "2025"})
@@ -138,6 +139,7 @@ def test_other_units_filing_is_404_and_no_permission_is_403(annual, staff_bj, re
     assert other.post(remove).status_code == 404
     clerk = signed_in(operator(unit, "clerk", kinds=["enrolment"]))
     assert clerk.get(reverse("unit:wages")).status_code == 403
+    assert AuditEntry.objects.filter(action="wage.view", outcome="denied").exists()
 
 
 @pytest.mark.django_db
