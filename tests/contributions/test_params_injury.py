@@ -7,7 +7,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from shebao.contributions.models import UnitInjuryRate
-from shebao.contributions.params.services import injury_rate_history, unit_injury_rate_set
+from shebao.contributions.params.selectors import injury_rate_history
+from shebao.contributions.params.services import unit_injury_rate_set
 from shebao.contributions.settlement.engine import unit_injury_rates
 from shebao.core.models import AuditEntry
 from shebao.registry.models import Unit

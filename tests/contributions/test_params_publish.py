@@ -7,13 +7,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from shebao.contributions.models import ContributionLine, ParameterSet
-from shebao.contributions.params.selectors import parameter_sets_in_force
-from shebao.contributions.params.services import (
-    derive_validity,
-    parameter_overview,
-    parameter_set_publish,
-    parameter_set_verify,
-)
+from shebao.contributions.params.calc import derive_validity
+from shebao.contributions.params.selectors import parameter_overview, parameter_sets_in_force
+from shebao.contributions.params.services import parameter_set_publish, parameter_set_verify
 from shebao.core.models import AuditEntry
 from shebao.core.periods import Period
 from tests.conftest import make_admin, make_unit
