@@ -9,7 +9,7 @@ from decimal import Decimal as D
 import pytest
 from django.urls import reverse
 
-from shebao.contributions.backpay.latefee import (
+from shebao.contributions.backpay.selectors_latefee import (
     late_fee_report,
     staff_late_fees,
     unit_late_fees,
