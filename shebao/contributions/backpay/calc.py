@@ -71,6 +71,13 @@ def types_label(types) -> str:
     return "、".join(type_label(t) for t in types)
 
 
+def types_at_unit(enrolments) -> list[str]:
+    """The insurance types of a person's enrolments at a unit: the open ones, else all they
+    ever had there."""
+    open_types = [e.insurance_type for e in enrolments if e.stop_period is None]
+    return ordered_types(open_types or [e.insurance_type for e in enrolments])
+
+
 def span_label(periods: Iterable[int]) -> str:
     """202505、202506、202507、202510 → "2025年05月至2025年07月、2025年10月"."""
     ordered = sorted({Period.parse(p) for p in periods})

@@ -33,6 +33,7 @@ from shebao.contributions.backpay.calc import (
     plan_lines,
     span_label,
     type_label,
+    types_at_unit,
     types_label,
 )
 from shebao.contributions.calculator.calc import ANNUITY_ITEM, ZERO, Line, Params
@@ -187,17 +188,6 @@ def unit_person(unit: Unit, person_id) -> Person:
     return person
 
 
-def types_at_unit(person: Person, unit: Unit, enrolments=None) -> list[str]:
-    """The person's insurance types at the unit: the open ones, else all they ever had there."""
-    enrolments = (
-        enrolments
-        if enrolments is not None
-        else list(Enrolment.objects.filter(person=person, unit=unit))
-    )
-    open_types = [e.insurance_type for e in enrolments if e.stop_period is None]
-    return ordered_types(open_types or [e.insurance_type for e in enrolments])
-
-
 # --- checking one person's request ------------------------------------------------------------
 
 
@@ -208,7 +198,7 @@ def check_request(*, unit: Unit, person: Person, kind: str, data: dict, filing=N
     saving, submitting and approving: the registry may change in between."""
     result = Checked()
     enrolments = list(Enrolment.objects.filter(person=person, unit=unit))
-    result.types_at_unit = types_at_unit(person, unit, enrolments)
+    result.types_at_unit = types_at_unit(enrolments)
     if not enrolments:
         result.add("id_number", f"{person.name}：未在本单位参保，请先办理人员参保")
         return result
