@@ -68,3 +68,13 @@ def test_the_kind_of_an_actor_is_asked_through_its_properties():
         if re.search(r"""getattr\(\s*\w+(\.user)?\s*,\s*["']kind["']""", p.read_text())
     ]
     assert found == []
+
+
+def test_every_dotted_path_in_the_registries_resolves():
+    from django.utils.module_loading import import_string
+
+    from shebao.core.hooks import HOOKS
+    from shebao.filings.kinds import HANDLERS
+
+    for path in [*HOOKS.values(), *HANDLERS.values()]:
+        assert callable(import_string(path)), path

@@ -16,9 +16,9 @@ HANDLERS = {
     "unit_key_change": "shebao.registry.changes.services.UnitKeyChangeHandler",
     "wage_annual": "shebao.contributions.wages.kinds.AnnualWageHandler",
     "wage_monthly": "shebao.contributions.wages.kinds.MonthlyWageHandler",
-    "back_pay": "shebao.contributions.backpay.services.BackPayHandler",
-    "adjust_pay": "shebao.contributions.backpay.services.AdjustPayHandler",
-    "supplement_pay": "shebao.contributions.backpay.services.SupplementPayHandler",
+    "back_pay": "shebao.contributions.backpay.kinds.BackPayHandler",
+    "adjust_pay": "shebao.contributions.backpay.kinds.AdjustPayHandler",
+    "supplement_pay": "shebao.contributions.backpay.kinds.SupplementPayHandler",
     "flexible_enrolment": "shebao.contributions.flexible.kinds.FlexibleEnrolmentHandler",
 }
 

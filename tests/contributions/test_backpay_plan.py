@@ -8,7 +8,8 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shebao.contributions.backpay.services import backpay_preview, plan_lines
+from shebao.contributions.backpay.calc import plan_lines
+from shebao.contributions.backpay.selectors import backpay_preview
 from shebao.contributions.calculator.calc import Line, Params, compute_annuity, compute_line
 from shebao.core.periods import Period
 from tests.contributions.test_backpay_helpers import approved, bp_unit, enrol, lines_of, request

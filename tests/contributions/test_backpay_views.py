@@ -7,7 +7,8 @@ from decimal import Decimal as D
 import pytest
 from django.urls import reverse
 
-from shebao.contributions.backpay.services import backpay_preview, backpay_save
+from shebao.contributions.backpay.selectors import backpay_preview
+from shebao.contributions.backpay.services import backpay_save
 from shebao.contributions.models import ContributionLine
 from shebao.filings.models import Filing
 from tests.conftest import make_admin, make_unit, signed_in

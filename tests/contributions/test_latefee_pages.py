@@ -9,13 +9,14 @@ from decimal import Decimal as D
 import pytest
 from django.urls import reverse
 
-from shebao.contributions.backpay.latefee import (
+from shebao.contributions.backpay.selectors_latefee import (
     late_fee_report,
     staff_late_fees,
     unit_late_fees,
 )
 from shebao.contributions.models import Arrear, ContributionLine, RegionPolicy
 from shebao.contributions.payments.services import payment_post
+from shebao.core.models import AuditEntry
 from tests.conftest import make_admin, make_unit, signed_in
 from tests.contributions.payments_helpers import PERIOD, add_back_pay, settled_unit
 from tests.contributions.test_backpay_helpers import ALL_BUT_BACK_PAY, operator
@@ -171,6 +172,7 @@ def test_unit_page_permission(settled):
     assert clerk.get(reverse("unit:late_fee")).status_code == 403
     payer = signed_in(operator(unit, "payer", ["back_pay"]))
     assert payer.get(reverse("unit:late_fee")).status_code == 200
+    assert AuditEntry.objects.filter(action="backpay.late_fee", outcome="denied").count() == 1
 
 
 def test_staff_page_for_units_of_their_regions_only(settled, staff_bj, staff_sh, region_sh):
@@ -192,6 +194,10 @@ def test_staff_page_for_units_of_their_regions_only(settled, staff_bj, staff_sh,
     assert response.status_code == 404
     response = client.get(reverse("staff:late_fee"), {"unit_no": "999999999999"})
     assert response.status_code == 404
+    denied = AuditEntry.objects.filter(action="backpay.late_fee", outcome="denied")
+    assert sorted(denied.values_list("object_id", flat=True)) == sorted(
+        [unit.unit_no, "999999999999"]
+    )
     response = client.get(reverse("staff:late_fee"), {"unit_no": ""})
     assert response.status_code == 400 and "请填写单位编号" in response.content.decode()
 

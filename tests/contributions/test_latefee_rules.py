@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shebao.contributions.backpay.latefee import UnpaidLine, allocate, due_date, line_fees
+from shebao.contributions.backpay.calc import UnpaidLine, allocate, due_date, line_fees
 
 FEN = D("0.01")
 
