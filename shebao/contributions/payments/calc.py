@@ -11,15 +11,13 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from shebao.contributions.models import ItemType
-from shebao.contributions.payments.imports import ParsedRow, RowError
+from shebao.contributions.payments.imports import ITEM_LABELS, ParsedRow, RowError
 
 if TYPE_CHECKING:
     from shebao.core.models import Region
     from shebao.registry.models import Person, Unit
 
 ZERO = Decimal("0.00")
-ITEM_LABELS = dict(ItemType.choices)
 
 
 @dataclass

@@ -17,13 +17,12 @@ from django.db.models import F, Q, QuerySet, Sum
 from django.http import Http404
 
 from shebao.contributions.models import Arrear, ContributionLine, ItemType, Payment, Settlement
+from shebao.contributions.payments.calc import ITEM_LABELS, ZERO
 from shebao.core.models import Region
 from shebao.filings.business import BusinessKind
 from shebao.registry.access import access_operator_unit, deny, is_operator, require_staff
 from shebao.registry.models import Person, Unit
 
-ZERO = Decimal("0.00")
-ITEM_LABELS = dict(ItemType.choices)
 PAGE_SIZE = 20
 LINES_PAGE_SIZE = 50
 STAFF_QUERY = "只有经办人员可以查询"
