@@ -13,9 +13,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from shebao.contributions.models import Arrear, ContributionLine, Payment
+from shebao.contributions.payments.imports import MAX_FILE_BYTES, ImportRefused
 from shebao.contributions.payments.services import (
-    MAX_FILE_BYTES,
-    ImportRefused,
     payment_post,
     payments_import,
     payments_import_preview,

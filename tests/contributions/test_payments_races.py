@@ -11,7 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, connections
 
 from shebao.contributions.models import Arrear, Payment, Settlement
-from shebao.contributions.payments.services import ImportRefused, payment_post, payments_import
+from shebao.contributions.payments.imports import ImportRefused
+from shebao.contributions.payments.services import payment_post, payments_import
 from shebao.contributions.settlement.services import settlement_reopen
 from tests.contributions.payments_helpers import (
     PAID_ON,

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from shebao.accounts.models import User
 from shebao.contributions.models import ContributionLine
 from shebao.contributions.payments.services import payment_post
+from shebao.core.models import AuditEntry
 from shebao.filings.business import BusinessKind
 from tests.conftest import PASSWORD, signed_in
 from tests.contributions.payments_helpers import (
@@ -127,6 +128,9 @@ def test_operator_without_query_permission_is_refused(settled):
     client = signed_in(clerk)
     assert client.get(PAYABLE).status_code == 403
     assert client.get(f"/unit/payable/{PERIOD}/lines/").status_code == 403
+    denied = AuditEntry.objects.filter(action="payment.payable", actor=clerk)
+    assert denied.count() == 2
+    assert {e.outcome for e in denied} == {AuditEntry.Outcome.DENIED}
     clerk.business_kinds = [BusinessKind.SETTLEMENT]
     clerk.save()
     assert client.get(PAYABLE).status_code == 200

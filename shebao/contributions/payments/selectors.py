@@ -1,5 +1,6 @@
 """Reads on payments and arrears, each scoped by the actor: staff see their regions, a unit's
-operators their own unit. Another tenant's object answers 404, like a missing one.
+operators their own unit (refusals audited as ``payment.<page>``). Another tenant's object
+answers 404, like a missing one. The pages' data (pagination, merged rows) comes from here.
 
 Money is summed in Python over fetched values (SQLite stores decimals as floats: never add
 them in SQL there); only the region-wide arrears total may sum in SQL, on PostgreSQL."""
@@ -10,38 +11,41 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import F, Q, QuerySet, Sum
 from django.http import Http404
 
 from shebao.contributions.models import Arrear, ContributionLine, ItemType, Payment, Settlement
+from shebao.contributions.payments.calc import ITEM_LABELS, ZERO
+from shebao.core.models import Region
 from shebao.filings.business import BusinessKind
+from shebao.registry.access import access_operator_unit, deny, is_operator, require_staff
 from shebao.registry.models import Person, Unit
 
-ZERO = Decimal("0.00")
-ITEM_LABELS = dict(ItemType.choices)
+PAGE_SIZE = 20
+LINES_PAGE_SIZE = 50
+STAFF_QUERY = "只有经办人员可以查询"
 
 
 # --- scoping -------------------------------------------------------------------------------
 
 
-def _staff_regions(actor):
-    if getattr(actor, "kind", None) != "staff":
-        raise PermissionDenied("只有经办人员可以查询")
+def staff_regions(actor, *, action: str = "payment.list") -> QuerySet[Region]:
+    """The staff member's regions (anyone else is refused, audited under ``action``)."""
+    require_staff(actor, action=action, message=STAFF_QUERY)
     return actor.regions.all()
 
 
-def _operator_unit_id(actor) -> int:
-    """The operator's unit; 社保应付 is a query (查询打印) or part of 结算与缴费."""
-    if getattr(actor, "kind", None) != "operator":
-        raise PermissionDenied("只有单位经办人可以查询本单位缴费信息")
-    if not (actor.may_file(BusinessKind.QUERY) or actor.may_file(BusinessKind.SETTLEMENT)):
-        raise PermissionDenied("您没有查询打印的权限，请联系本单位管理员")
-    return actor.unit_id
+def _payable_unit(actor, *, action: str) -> Unit:
+    """The operator's unit: 社保应付 is a query (查询打印) or part of 结算与缴费, so either
+    permission will do."""
+    settles = is_operator(actor) and actor.may_file(BusinessKind.SETTLEMENT)
+    kind = BusinessKind.SETTLEMENT if settles else BusinessKind.QUERY
+    return access_operator_unit(actor, business_kind=kind, action=action)
 
 
-def unpaid_lines(unit_id: int) -> QuerySet[ContributionLine]:
+def _unpaid_lines(unit_id: int) -> QuerySet[ContributionLine]:
     """A unit's settled lines that are not fully paid (欠缴): the rule of
     ``settlement.unpaid_periods``, for many persons at once."""
     return ContributionLine.objects.filter(
@@ -60,7 +64,7 @@ def _outstanding_q() -> Q:
 def staff_payer(actor, *, unit_no: str = "", person_no: str = "") -> Unit | Person | None:
     """The unit (by 单位编号) or flexible worker (by 个人编号) a staff member may post a
     payment for: in one of their regions; None when there is none."""
-    regions = _staff_regions(actor)
+    regions = staff_regions(actor, action="payment.post")
     if unit_no:
         return Unit.objects.filter(unit_no=unit_no.strip(), region__in=regions).first()
     if person_no:
@@ -70,10 +74,18 @@ def staff_payer(actor, *, unit_no: str = "", person_no: str = "") -> Unit | Pers
     return None
 
 
-def staff_payments(
-    actor, *, unit_no: str = "", settle_period: int | None = None, item: str = "", batch=""
-) -> QuerySet[Payment]:
-    qs = Payment.objects.filter(region__in=_staff_regions(actor)).select_related(
+def staff_payments_page(
+    actor,
+    *,
+    page=None,
+    unit_no: str = "",
+    settle_period: int | None = None,
+    item: str = "",
+    batch: str = "",
+) -> Page:
+    """A page of the payments of the staff's regions, newest first, filtered by payer number,
+    结算期, item and import batch."""
+    qs = Payment.objects.filter(region__in=staff_regions(actor)).select_related(
         "unit", "person", "created_by"
     )
     if unit_no:
@@ -84,19 +96,19 @@ def staff_payments(
         qs = qs.filter(item=item)
     if batch:
         qs = qs.filter(batch=batch)
-    return qs.order_by("-created_at", "-id")
+    return Paginator(qs.order_by("-created_at", "-id"), PAGE_SIZE).get_page(page)
 
 
 # --- staff: arrears ------------------------------------------------------------------------
 
 
-def staff_arrears(
-    actor, *, unit_no: str = "", settle_period: int | None = None, item: str = ""
-) -> QuerySet[Arrear]:
-    """Outstanding arrears rows (per payer, 结算期, item and 费款所属期) of the staff's
-    regions, newest 结算期 first."""
+def staff_arrears_page(
+    actor, *, page=None, unit_no: str = "", settle_period: int | None = None, item: str = ""
+) -> dict:
+    """A page of the outstanding arrears rows (per payer, 结算期, item and 费款所属期) of the
+    staff's regions, newest 结算期 first, and the totals of all the rows filtered."""
     qs = (
-        Arrear.objects.filter(region__in=_staff_regions(actor))
+        Arrear.objects.filter(region__in=staff_regions(actor, action="payment.arrears"))
         .filter(_outstanding_q())
         .select_related("unit", "person")
     )
@@ -106,10 +118,11 @@ def staff_arrears(
         qs = qs.filter(settle_period=settle_period)
     if item:
         qs = qs.filter(item=item)
-    return qs.order_by("-settle_period", "payer", "item", "belongs_period")
+    qs = qs.order_by("-settle_period", "payer", "item", "belongs_period")
+    return {"page": Paginator(qs, PAGE_SIZE).get_page(page), "totals": _arrears_totals(qs)}
 
 
-def arrears_totals(qs: QuerySet[Arrear]) -> dict[str, Decimal]:
+def _arrears_totals(qs: QuerySet[Arrear]) -> dict[str, Decimal]:
     """Due, paid and outstanding of a set of arrears rows: one SQL sum on PostgreSQL, a sum of
     the fetched values in Python elsewhere (SQLite)."""
     if connection.vendor == "postgresql":
@@ -123,16 +136,29 @@ def arrears_totals(qs: QuerySet[Arrear]) -> dict[str, Decimal]:
     return {"due": due, "paid": paid, "outstanding": due - paid}
 
 
-def staff_arrears_unit(actor, unit_no: str) -> Unit:
-    try:
-        return Unit.objects.select_related("region").get(
-            unit_no=unit_no, region__in=_staff_regions(actor)
-        )
-    except Unit.DoesNotExist:
-        raise Http404 from None
+def staff_arrears_unit_page(actor, unit_no: str, *, page=None) -> dict:
+    """One unit of the staff's regions (another region's or a missing one answers 404): its
+    outstanding arrears, a page of the persons with unpaid lines, its recent payments."""
+    regions = staff_regions(actor, action="payment.arrears")
+    unit = Unit.objects.select_related("region").filter(unit_no=unit_no, region__in=regions).first()
+    if unit is None:
+        deny(actor, action="payment.arrears", object_type="unit", object_id=unit_no)
+        raise Http404
+    arrears = _unit_arrears(unit)
+    persons = Paginator(_unpaid_persons(unit), LINES_PAGE_SIZE).get_page(page)
+    return {
+        "unit": unit,
+        "arrears": arrears,
+        "outstanding": sum((a.outstanding for a in arrears), ZERO),
+        "page": persons,
+        "persons": _unpaid_by_person(unit, persons.object_list),
+        "recent_payments": Payment.objects.filter(unit=unit).order_by("-paid_on", "-id")[
+            :PAGE_SIZE
+        ],
+    }
 
 
-def unit_arrears(unit: Unit) -> list[Arrear]:
+def _unit_arrears(unit: Unit) -> list[Arrear]:
     """A unit's outstanding arrears rows of every 结算期 (items × 费款所属期: a short list)."""
     return list(
         Arrear.objects.filter(payer=f"U{unit.pk}")
@@ -141,9 +167,9 @@ def unit_arrears(unit: Unit) -> list[Arrear]:
     )
 
 
-def unpaid_persons(unit: Unit) -> QuerySet[Person]:
+def _unpaid_persons(unit: Unit) -> QuerySet[Person]:
     """Persons with unpaid lines at the unit (they cannot be stopped online)."""
-    return Person.objects.filter(pk__in=unpaid_lines(unit.pk).values("person_id")).order_by(
+    return Person.objects.filter(pk__in=_unpaid_lines(unit.pk).values("person_id")).order_by(
         "person_no"
     )
 
@@ -156,12 +182,12 @@ class PersonArrears:
     amount: Decimal  # the person's unpaid lines (unit + personal parts)
 
 
-def unpaid_by_person(unit: Unit, persons) -> list[PersonArrears]:
-    """One row per person of ``persons`` (e.g. a page of ``unpaid_persons``), from one query."""
+def _unpaid_by_person(unit: Unit, persons) -> list[PersonArrears]:
+    """One row per person of ``persons`` (e.g. a page of ``_unpaid_persons``), from one query."""
     persons = list(persons)
     acc: dict[int, dict] = defaultdict(lambda: {"periods": set(), "items": set(), "amount": ZERO})
     for person_id, item, belongs, u, p in (
-        unpaid_lines(unit.pk)
+        _unpaid_lines(unit.pk)
         .filter(person_id__in=[x.pk for x in persons])
         .values_list("person_id", "item", "belongs_period", "unit_amount", "personal_amount")
     ):
@@ -183,15 +209,19 @@ def unpaid_by_person(unit: Unit, persons) -> list[PersonArrears]:
 # --- a unit's 社保应付 ---------------------------------------------------------------------
 
 
-def unit_settle_periods(actor) -> list[int]:
-    """The 结算期 of the unit's confirmed settlements, newest first."""
-    return list(
-        Settlement.objects.filter(
-            unit_id=_operator_unit_id(actor), state=Settlement.State.CONFIRMED
-        )
+def unit_payable_page(actor, *, period: int | None, latest: bool = True) -> dict:
+    """社保应付 of the operator's unit: the 结算期 of its confirmed settlements (newest first)
+    and the payable of ``period``, or of the newest 结算期 when none is asked and ``latest``."""
+    unit = _payable_unit(actor, action="payment.payable")
+    periods = list(
+        Settlement.objects.filter(unit_id=unit.pk, state=Settlement.State.CONFIRMED)
         .order_by("-settle_period")
         .values_list("settle_period", flat=True)
     )
+    if period is None and latest:
+        period = periods[0] if periods else None
+    payable = _unit_payable(unit.pk, period) if period else None
+    return {"periods": periods, "period": period, "payable": payable}
 
 
 @dataclass
@@ -266,12 +296,11 @@ def _payable_lines(unit_id: int, period: int) -> QuerySet[ContributionLine]:
     )
 
 
-def unit_payable(actor, settle_period: int) -> Payable | None:
+def _unit_payable(unit_id: int, settle_period: int) -> Payable | None:
     """社保应付 of the operator's unit for one 结算期 (seed 004): per item the due amount
     (unit and personal parts, summed from the lines), what has arrived and what is
     outstanding, per 费款所属期 too; the payments of the period. None when the unit has no
     confirmed settlement of that 结算期. A fixed number of queries."""
-    unit_id = _operator_unit_id(actor)
     settlement = Settlement.objects.filter(
         unit_id=unit_id, settle_period=settle_period, state=Settlement.State.CONFIRMED
     ).first()
@@ -314,10 +343,11 @@ def unit_payable(actor, settle_period: int) -> Payable | None:
     )
 
 
-def unit_payable_lines(actor, settle_period: int, *, item: str = "") -> QuerySet:
-    """The persons' lines behind 社保应付 (drill-down), by person, item and 费款所属期.
-    404 when the unit has no confirmed settlement of that 结算期."""
-    unit_id = _operator_unit_id(actor)
+def unit_payable_lines_page(actor, settle_period: int, *, item: str = "", page=None) -> Page:
+    """A page of the persons' lines behind 社保应付 (drill-down), by person, item and 费款所属期,
+    each with its ``total`` (unit and personal parts). 404 when the unit has no confirmed
+    settlement of that 结算期."""
+    unit_id = _payable_unit(actor, action="payment.payable").pk
     if not Settlement.objects.filter(
         unit_id=unit_id, settle_period=settle_period, state=Settlement.State.CONFIRMED
     ).exists():
@@ -325,16 +355,18 @@ def unit_payable_lines(actor, settle_period: int, *, item: str = "") -> QuerySet
     qs = _payable_lines(unit_id, settle_period).select_related("person")
     if item:
         qs = qs.filter(item=item)
-    return qs.order_by("person__person_no", "item", "belongs_period", "id")
+    lines = Paginator(
+        qs.order_by("person__person_no", "item", "belongs_period", "id"), LINES_PAGE_SIZE
+    ).get_page(page)
+    for line in lines:
+        line.total = line.unit_amount + line.personal_amount
+    return lines
 
 
-def unit_payments(actor) -> QuerySet[Payment]:
-    """The unit's payment history (缴费到账记录), newest first."""
-    return Payment.objects.filter(unit_id=_operator_unit_id(actor)).order_by(
+def unit_payments_page(actor, *, page=None) -> Page:
+    """A page of the unit's payment history (缴费到账记录), newest first."""
+    unit = _payable_unit(actor, action="payment.history")
+    qs = Payment.objects.filter(unit_id=unit.pk).order_by(
         "-paid_on", "-settle_period", "item", "-id"
     )
-
-
-def unit_payment_history(unit: Unit) -> QuerySet[Payment]:
-    """A unit's payments for the staff drill-down (the caller scoped the unit)."""
-    return Payment.objects.filter(unit=unit).order_by("-paid_on", "-id")
+    return Paginator(qs, PAGE_SIZE).get_page(page)
