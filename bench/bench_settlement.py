@@ -522,14 +522,13 @@ def worker_main(vendor: str, scale: float, repeat: int) -> None:
     )
     from shebao.contributions.params.selectors import parameter_sets_in_force
     from shebao.contributions.settlement.engine import python_lines
-    from shebao.contributions.settlement.services import (
+    from shebao.contributions.settlement.selectors import (
         line_rows,
         notice_summary,
-        region_settle_all_run,
-        settlement_compute,
         settlement_preview,
-        settlement_start,
     )
+    from shebao.contributions.settlement.services import settlement_compute, settlement_start
+    from shebao.contributions.settlement.services_region import region_settle_all_run
     from shebao.core.models import Region
     from shebao.registry.models import Unit
 

@@ -10,7 +10,7 @@ from django.utils.module_loading import import_string
 
 HOOKS: dict[str, str] = {
     # registry.enrolment → contributions: the 费款所属期 a person owes at a unit (stops refuse them)
-    "contributions.unpaid_periods": "shebao.contributions.settlement.services.unpaid_periods",
+    "contributions.unpaid_periods": "shebao.contributions.settlement.selectors.unpaid_periods",
     # registry.enrolment → contributions: back-pay lines of enrolments filed with the flag
     "contributions.enrolment_back_pay_lines": (
         "shebao.contributions.backpay.services.enrolment_back_pay_lines"

@@ -27,7 +27,7 @@ from shebao.contributions.models import (
     RegionSettlementJob,
     Settlement,
 )
-from shebao.contributions.settlement.views import DETAIL_HEADER
+from shebao.contributions.settlement.selectors import DETAIL_HEADER
 from tests.browser.test_enrolment_journey import operator_sign_in
 from tests.browser.test_registration_journey import staff_sign_in
 from tests.conftest import make_admin, make_unit

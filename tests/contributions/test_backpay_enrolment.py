@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 
 from shebao.contributions.backpay.services import enrolment_back_pay_lines
 from shebao.contributions.models import ContributionLine, WageBase
-from shebao.contributions.settlement.services import line_rows, notice_summary, settlement_start
+from shebao.contributions.settlement.selectors import line_rows, notice_summary
+from shebao.contributions.settlement.services import settlement_start
 from shebao.core.models import AuditEntry
 from shebao.registry.models import Enrolment
 from tests.contributions.test_backpay_helpers import CURRENT, bp_unit, enrol, lines_of

@@ -10,12 +10,9 @@ from django.db import connection, connections
 
 from shebao.contributions.backpay.services import backpay_save
 from shebao.contributions.models import Arrear, ContributionLine, RegionSettlementJob, Settlement
-from shebao.contributions.settlement.services import (
-    line_rows,
-    notice_summary,
-    region_settle_all_run,
-    settlement_start,
-)
+from shebao.contributions.settlement.selectors import line_rows, notice_summary
+from shebao.contributions.settlement.services import settlement_start
+from shebao.contributions.settlement.services_region import region_settle_all_run
 from shebao.filings.services import filing_approve, filing_submit
 from tests.contributions.test_backpay_helpers import (
     CURRENT,

@@ -19,7 +19,8 @@ from shebao.contributions.models import (
     UnitInjuryRate,
 )
 from shebao.contributions.params.selectors import parameter_sets_in_force, to_params
-from shebao.contributions.settlement.services import line_rows, notice_summary, settlement_start
+from shebao.contributions.settlement.selectors import line_rows, notice_summary
+from shebao.contributions.settlement.services import settlement_start
 from shebao.core.models import AuditEntry
 from shebao.filings.models import FilingState
 from shebao.filings.services import filing_submit
@@ -164,7 +165,7 @@ def test_back_pay_is_picked_up_by_the_next_settlement_by_belongs_period(unit_adm
 def test_back_pay_approved_after_the_units_settlement_waits_for_the_next_period(
     unit_admin, staff_bj
 ):
-    from shebao.contributions.settlement.services import region_open_next_period
+    from shebao.contributions.settlement.services_region import region_open_next_period
 
     unit, admin = unit_admin
     person = enrol(unit, 7)

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from shebao.contributions.models import Arrear, ContributionLine, Payment, Settlement
 from shebao.contributions.payments.services import payment_post
-from shebao.contributions.settlement.services import settlement_reopen, unpaid_periods
+from shebao.contributions.settlement.selectors import unpaid_periods
+from shebao.contributions.settlement.services import settlement_reopen
 from shebao.core.models import AuditEntry
 from tests.conftest import make_staff
 from tests.contributions.payments_helpers import (

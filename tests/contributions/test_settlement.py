@@ -9,12 +9,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from shebao.contributions.calculator.calc import compute
 from shebao.contributions.models import Arrear, ContributionLine, Payment, Settlement
 from shebao.contributions.params.selectors import parameter_sets_in_force, to_params
+from shebao.contributions.settlement.selectors import settlement_preview, unpaid_periods
 from shebao.contributions.settlement.services import (
     rebuild_arrears,
-    settlement_preview,
     settlement_reopen,
     settlement_start,
-    unpaid_periods,
 )
 from shebao.core.ids import make_resident_id
 from shebao.filings.models import Filing, FilingKind
@@ -195,7 +194,7 @@ def test_payments_fill_items_and_mark_lines_paid(settling):
 @pytest.mark.django_db
 def test_region_job_settles_all_units_like_single_settlements(region_bj, staff_bj):
     from shebao.contributions.models import RegionSettlementJob
-    from shebao.contributions.settlement.services import region_settle_all_run
+    from shebao.contributions.settlement.services_region import region_settle_all_run
 
     region_bj.current_period = PERIOD
     region_bj.save()
@@ -232,7 +231,7 @@ def test_region_job_settles_all_units_like_single_settlements(region_bj, staff_b
 def test_open_next_period(region_bj, staff_bj, staff_sh, region_sh):
     from django.http import Http404
 
-    from shebao.contributions.settlement.services import region_open_next_period
+    from shebao.contributions.settlement.services_region import region_open_next_period
 
     region_bj.current_period = 202512
     region_bj.save()

@@ -18,6 +18,7 @@ from shebao.contributions.models import (
     Settlement,
 )
 from shebao.contributions.settlement import services as svc
+from shebao.contributions.settlement import services_region as region_svc
 from shebao.core.models import AuditEntry
 from shebao.filings.models import Filing, FilingKind, FilingState
 from tests.conftest import make_admin, make_unit, signed_in
@@ -171,22 +172,24 @@ def test_interrupted_job_fails_and_a_new_job_may_start(region_bj, staff_bj):
     job = running_job(region_bj, staff_bj)
     assert job.interrupted
     with pytest.raises(ValidationError):  # the stuck job holds the region's one running slot
-        svc.region_settle_all_start(actor=staff_bj, region_code=region_bj.code)
+        region_svc.region_settle_all_start(actor=staff_bj, region_code=region_bj.code)
 
-    svc.region_job_stop_interrupted(actor=staff_bj, job_id=job.pk)
+    region_svc.region_job_stop_interrupted(actor=staff_bj, job_id=job.pk)
 
     job.refresh_from_db()
     assert job.state == RegionSettlementJob.State.FAILED
     assert "已由经办人员" in job.error and job.finished_at
     assert AuditEntry.objects.filter(action="settlement.region_job_stop").count() == 1
-    assert svc.region_settle_all_start(actor=staff_bj, region_code=region_bj.code).pk != job.pk
+    assert (
+        region_svc.region_settle_all_start(actor=staff_bj, region_code=region_bj.code).pk != job.pk
+    )
 
 
 def test_a_queued_job_the_worker_never_took_can_be_stopped(region_bj, staff_bj):
     job = running_job(region_bj, staff_bj, state=RegionSettlementJob.State.QUEUED)
 
-    svc.region_job_stop_interrupted(actor=staff_bj, job_id=job.pk)
-    svc.region_settle_all_run(job.pk)  # the worker comes back: nothing happens
+    region_svc.region_job_stop_interrupted(actor=staff_bj, job_id=job.pk)
+    region_svc.region_settle_all_run(job.pk)  # the worker comes back: nothing happens
 
     job.refresh_from_db()
     assert job.state == RegionSettlementJob.State.FAILED
@@ -200,7 +203,7 @@ def test_a_job_with_recent_progress_is_not_stopped(region_bj, staff_bj):
     assert not job.interrupted
 
     with pytest.raises(ValidationError) as e:
-        svc.region_job_stop_interrupted(actor=staff_bj, job_id=job.pk)
+        region_svc.region_job_stop_interrupted(actor=staff_bj, job_id=job.pk)
 
     assert "仍有进展" in e.value.messages[0]
     job.refresh_from_db()
@@ -211,7 +214,7 @@ def test_a_finished_job_is_not_stopped(region_bj, staff_bj):
     job = running_job(region_bj, staff_bj, state=RegionSettlementJob.State.DONE)
 
     with pytest.raises(ValidationError) as e:
-        svc.region_job_stop_interrupted(actor=staff_bj, job_id=job.pk)
+        region_svc.region_job_stop_interrupted(actor=staff_bj, job_id=job.pk)
 
     assert e.value.messages == ["该任务已结束，无需中止"]
     job.refresh_from_db()
@@ -222,9 +225,9 @@ def test_job_stop_permission_and_region(region_bj, staff_bj, staff_sh, unit):
     job = running_job(region_bj, staff_bj)
 
     with pytest.raises(PermissionDenied):
-        svc.region_job_stop_interrupted(actor=make_admin(unit), job_id=job.pk)
+        region_svc.region_job_stop_interrupted(actor=make_admin(unit), job_id=job.pk)
     with pytest.raises(Http404):
-        svc.region_job_stop_interrupted(actor=staff_sh, job_id=job.pk)
+        region_svc.region_job_stop_interrupted(actor=staff_sh, job_id=job.pk)
 
     job.refresh_from_db()
     assert job.state == RegionSettlementJob.State.RUNNING
@@ -238,25 +241,25 @@ def three_units(region_bj, staff_bj, monkeypatch):
     units = [make_unit(staff_bj, region_bj, n) for n in (11, 12, 13)]
     for u in units:
         enrol(u, 2)
-    monkeypatch.setattr(svc, "REGION_BATCH_UNITS", 1)
+    monkeypatch.setattr(region_svc, "REGION_BATCH_UNITS", 1)
     return units
 
 
 def test_a_job_stopped_between_batches_leaves_off(three_units, region_bj, staff_bj, monkeypatch):
     units = three_units
-    settle_units = svc.settle_units
+    settle_units = region_svc.settle_units
 
     def settle_then_stopped(batch, *args, **kwargs):
         lines = settle_units(batch, *args, **kwargs)
         RegionSettlementJob.objects.update(state=RegionSettlementJob.State.FAILED)
         return lines
 
-    monkeypatch.setattr(svc, "settle_units", settle_then_stopped)
+    monkeypatch.setattr(region_svc, "settle_units", settle_then_stopped)
     job = RegionSettlementJob.objects.create(
         region=region_bj, settle_period=PERIOD, created_by=staff_bj
     )
 
-    svc.region_settle_all_run(job.pk)
+    region_svc.region_settle_all_run(job.pk)
 
     job.refresh_from_db()
     assert job.state == RegionSettlementJob.State.FAILED
@@ -268,7 +271,7 @@ def test_a_unit_that_opens_a_change_filing_meanwhile_is_skipped(
     three_units, region_bj, staff_bj, monkeypatch
 ):
     units = three_units
-    settle_units = svc.settle_units
+    settle_units = region_svc.settle_units
 
     def settle_while_the_last_unit_files(batch, *args, **kwargs):
         if batch and batch[0] == units[0]:  # during the first batch the third unit opens one
@@ -282,12 +285,12 @@ def test_a_unit_that_opens_a_change_filing_meanwhile_is_skipped(
             )
         return settle_units(batch, *args, **kwargs)
 
-    monkeypatch.setattr(svc, "settle_units", settle_while_the_last_unit_files)
+    monkeypatch.setattr(region_svc, "settle_units", settle_while_the_last_unit_files)
     job = RegionSettlementJob.objects.create(
         region=region_bj, settle_period=PERIOD, created_by=staff_bj
     )
 
-    svc.region_settle_all_run(job.pk)
+    region_svc.region_settle_all_run(job.pk)
 
     job.refresh_from_db()
     assert job.state == RegionSettlementJob.State.DONE
@@ -305,7 +308,7 @@ def test_settle_units_leaves_a_unit_that_settled_itself_alone(region_bj, staff_b
         enrol(u, 2)
     own = running_settlement(units[0], age=timedelta(seconds=1), started=None)  # queued
 
-    written = svc.settle_units(units, region_bj.pk, PERIOD, actor=staff_bj)
+    written = region_svc.settle_units(units, region_bj.pk, PERIOD, actor=staff_bj)
 
     own.refresh_from_db()
     assert own.state == Settlement.State.RUNNING and not own.lines.exists()
@@ -321,7 +324,7 @@ def test_a_running_job_beats_its_heart_per_batch(region_bj, staff_bj):
     job = running_job(region_bj, staff_bj, state=RegionSettlementJob.State.QUEUED)
     before = timezone.now()
 
-    svc.region_settle_all_run(job.pk)
+    region_svc.region_settle_all_run(job.pk)
 
     job.refresh_from_db()
     assert job.state == RegionSettlementJob.State.DONE

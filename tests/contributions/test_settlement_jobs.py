@@ -17,7 +17,9 @@ from shebao.contributions.models import (
     UnitInjuryRate,
 )
 from shebao.contributions.params.selectors import parameter_sets_in_force
+from shebao.contributions.settlement import selectors as sel
 from shebao.contributions.settlement import services as svc
+from shebao.contributions.settlement import services_region as region_svc
 from shebao.contributions.settlement.engine import LINE_COLUMNS, python_line_rows, sql_line_rows
 from shebao.filings.models import Filing, FilingKind, FilingState
 from tests.conftest import make_admin, make_unit
@@ -90,13 +92,13 @@ def test_region_job_gives_each_unit_its_own_kind(region, staff_bj):
     )
 
     # the same rule as a unit settling by itself (changed_since_last_settlement)
-    assert svc.changed_units([u.pk for u in (quiet, filed, owed, settled_before)], PERIOD) == {
+    assert sel.changed_units([u.pk for u in (quiet, filed, owed, settled_before)], PERIOD) == {
         filed.pk,
         owed.pk,
     }
-    assert svc.changed_since_last_settlement(filed) and not svc.changed_since_last_settlement(quiet)
+    assert sel.changed_since_last_settlement(filed) and not sel.changed_since_last_settlement(quiet)
 
-    svc.region_settle_all_run(new_job(region, staff_bj).pk)
+    region_svc.region_settle_all_run(new_job(region, staff_bj).pk)
 
     kinds = dict(Settlement.objects.filter(settle_period=PERIOD).values_list("unit_id", "kind"))
     assert kinds == {
@@ -106,7 +108,7 @@ def test_region_job_gives_each_unit_its_own_kind(region, staff_bj):
         settled_before.pk: Settlement.Kind.NO_CHANGE,
     }
     # settled now: nothing counts as a change any more
-    assert svc.changed_units(list(kinds), PERIOD) == set()
+    assert sel.changed_units(list(kinds), PERIOD) == set()
     # the back pay joined its settlement
     line = ContributionLine.objects.get(kind=ContributionLine.Kind.BACK_PAY)
     assert line.settlement.unit_id == owed.pk and line.settle_period == PERIOD
@@ -119,8 +121,8 @@ def test_region_job_commits_batch_by_batch(region, staff_bj, monkeypatch):
     units = [make_unit(staff_bj, region, n) for n in (31, 32, 33)]
     for unit in units:
         enrol(unit, 2)
-    monkeypatch.setattr(svc, "REGION_BATCH_UNITS", 1)
-    real = svc.settle_units
+    monkeypatch.setattr(region_svc, "REGION_BATCH_UNITS", 1)
+    real = region_svc.settle_units
     seen_progress = []
 
     def settle_units(batch, *args, **kwargs):
@@ -129,10 +131,10 @@ def test_region_job_commits_batch_by_batch(region, staff_bj, monkeypatch):
             raise RuntimeError("数据库连接中断")
         return real(batch, *args, **kwargs)
 
-    monkeypatch.setattr(svc, "settle_units", settle_units)
+    monkeypatch.setattr(region_svc, "settle_units", settle_units)
     job = new_job(region, staff_bj)
     with pytest.raises(RuntimeError):
-        svc.region_settle_all_run(job.pk)
+        region_svc.region_settle_all_run(job.pk)
     job.refresh_from_db()
     assert job.state == RegionSettlementJob.State.FAILED and "数据库连接中断" in job.error
     assert job.total_units == 3 and job.done_units == 1 and job.lines == 2 * 4
@@ -141,9 +143,9 @@ def test_region_job_commits_batch_by_batch(region, staff_bj, monkeypatch):
     assert list(settled.values_list("unit_id", "state")) == [(units[0].pk, "confirmed")]
 
     # the next job settles the rest and leaves the first alone
-    monkeypatch.setattr(svc, "settle_units", real)
+    monkeypatch.setattr(region_svc, "settle_units", real)
     second = new_job(region, staff_bj)
-    svc.region_settle_all_run(second.pk)
+    region_svc.region_settle_all_run(second.pk)
     second.refresh_from_db()
     assert second.state == RegionSettlementJob.State.DONE and second.total_units == 2
     assert sorted(settled.values_list("unit_id", flat=True)) == sorted(u.pk for u in units)
@@ -166,10 +168,10 @@ def varied_unit(region, staff_bj):
 
 def test_preview_shows_what_the_notice_will_say(varied_unit):
     unit, admin = varied_unit
-    preview = svc.settlement_preview(actor=admin, unit=unit)
+    preview = sel.settlement_preview(actor=admin, unit=unit)
     settlement = svc.settlement_start(actor=admin, unit=unit)
     lines = settlement.lines.filter(withdrawn=False)
-    notice = svc.notice_summary(svc.line_rows(lines))
+    notice = sel.notice_summary(sel.line_rows(lines))
     for key in ("items", "back_items", "headcount", "unit_total", "personal_total", "total"):
         assert preview[key] == notice[key], key
     assert preview["below_floor"] == lines.filter(below_floor=True).count() > 0
@@ -199,7 +201,7 @@ def test_progress_goes_up_in_phases_and_is_cleared(varied_unit, monkeypatch):
 
     def record(settlement_id, value):
         real(settlement_id, value)
-        reported.append(svc.settlement_progress(Settlement.objects.get(pk=settlement_id)))
+        reported.append(sel.settlement_progress(Settlement.objects.get(pk=settlement_id)))
 
     monkeypatch.setattr(svc, "_set_progress", record)
     svc._set_progress(settlement.pk, 0)  # a figure is never shown as 0 once started
@@ -212,8 +214,8 @@ def test_progress_goes_up_in_phases_and_is_cleared(varied_unit, monkeypatch):
     assert 80 in reported and all(0 < v < 100 for v in reported)
     settlement.refresh_from_db()
     assert settlement.state == Settlement.State.CONFIRMED and settlement.progress == 100
-    assert svc.settlement_progress(settlement) == 100
-    assert cache.get(svc._progress_key(settlement.pk)) is None
+    assert sel.settlement_progress(settlement) == 100
+    assert cache.get(sel.progress_key(settlement.pk)) is None
 
 
 def test_a_failed_computation_leaves_no_settlement_and_no_progress(varied_unit, monkeypatch):
@@ -231,4 +233,4 @@ def test_a_failed_computation_leaves_no_settlement_and_no_progress(varied_unit, 
         svc.settle_in_background.call(settlement_id=settlement.pk)
     assert not Settlement.objects.filter(pk=settlement.pk).exists()
     assert not ContributionLine.objects.filter(unit=unit).exists()
-    assert cache.get(svc._progress_key(settlement.pk)) is None
+    assert cache.get(sel.progress_key(settlement.pk)) is None

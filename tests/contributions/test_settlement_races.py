@@ -34,16 +34,19 @@ from shebao.contributions.models import (
 from shebao.contributions.params.selectors import parameter_sets_in_force
 from shebao.contributions.payments.services import payment_post
 from shebao.contributions.settlement import services as svc
+from shebao.contributions.settlement import services_region as region_svc
 from shebao.contributions.settlement.engine import MissingParameters, python_lines
 from shebao.contributions.settlement.services import (
-    region_job_stop_interrupted,
-    region_settle_all_run,
-    region_settle_all_start,
-    settle_units,
     settlement_compute,
     settlement_reopen,
     settlement_start,
     settlement_stop_interrupted,
+)
+from shebao.contributions.settlement.services_region import (
+    region_job_stop_interrupted,
+    region_settle_all_run,
+    region_settle_all_start,
+    settle_units,
 )
 from shebao.core.ids import make_resident_id
 from shebao.registry.models import INJURY_CLASS_BENCHMARKS, Enrolment, Person, UnitType
@@ -138,7 +141,7 @@ def no_task_run(monkeypatch):
         def enqueue(self, **kwargs):
             queued.append((self.name, kwargs))
 
-    monkeypatch.setattr(svc, "region_settle_all_task", Recorder("region"))
+    monkeypatch.setattr(region_svc, "region_settle_all_task", Recorder("region"))
     monkeypatch.setattr(svc, "settle_in_background", Recorder("unit"))
     return queued
 
@@ -399,7 +402,7 @@ def test_a_running_job_holds_its_row_for_each_batch(region_bj, staff_bj, monkeyp
     units = region_with_units(region_bj, staff_bj)
     monkeypatch.setattr(contribution_models, "INTERRUPTED_AFTER", timedelta(seconds=-60))
     in_batch = threading.Event()
-    real = svc.settle_units
+    real = region_svc.settle_units
 
     def slow_batch(batch, *args, **kwargs):
         written = real(batch, *args, **kwargs)
@@ -407,7 +410,7 @@ def test_a_running_job_holds_its_row_for_each_batch(region_bj, staff_bj, monkeyp
         time.sleep(HOLD)
         return written
 
-    monkeypatch.setattr(svc, "settle_units", slow_batch)
+    monkeypatch.setattr(region_svc, "settle_units", slow_batch)
     job = RegionSettlementJob.objects.create(
         region=region_bj, settle_period=PERIOD, created_by=staff_bj
     )

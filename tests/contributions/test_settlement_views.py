@@ -24,7 +24,7 @@ from shebao.contributions.models import (
 )
 from shebao.contributions.params.selectors import parameter_sets_in_force
 from shebao.contributions.settlement import services as svc
-from shebao.contributions.settlement.views import DETAIL_HEADER
+from shebao.contributions.settlement.selectors import DETAIL_HEADER
 from shebao.core.models import AuditEntry
 from shebao.filings.business import BusinessKind
 from shebao.filings.models import Filing, FilingKind

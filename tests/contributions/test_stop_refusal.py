@@ -2,7 +2,7 @@
 the unpaid 费款所属期 (seed 001 Tianjin, DOMAIN §4.6).
 
 The stop filing (shebao/registry/enrolment.py) asks its hook ``unpaid_periods(person, unit)``,
-which calls ``shebao.contributions.settlement.services.unpaid_periods``."""
+which calls ``shebao.contributions.settlement.selectors.unpaid_periods``."""
 
 from decimal import Decimal as D
 
@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from shebao.contributions.payments.services import payment_post
-from shebao.contributions.settlement.services import unpaid_periods
+from shebao.contributions.settlement.selectors import unpaid_periods
 from shebao.filings.models import Filing
 from shebao.registry.enrolment import services as enrolment
 from shebao.registry.models import Enrolment

@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import Q
 
 from shebao.contributions.calculator.calc import ANNUITY_ITEM, Params, compute_annuity, compute_line
-from shebao.contributions.models import ContributionLine, ParameterSet, WageBase
+from shebao.contributions.models import ContributionLine, ParameterSet, UnitInjuryRate, WageBase
 from shebao.contributions.params.selectors import parameter_sets_in_force, to_params
 from shebao.registry.models import INJURY_CLASS_BENCHMARKS, Enrolment
 
@@ -47,8 +47,6 @@ def active_enrolments(unit_ids: Iterable[int], period: int):
 def unit_injury_rates(units, period: int) -> dict[int, Decimal]:
     """Each unit's work-injury rate in force in `period`; the benchmark of its class when it
     has no rate of its own yet."""
-    from shebao.contributions.models import UnitInjuryRate
-
     rates = {u.pk: Decimal(INJURY_CLASS_BENCHMARKS[u.injury_risk_class]) for u in units}
     rows = (
         UnitInjuryRate.objects.filter(unit_id__in=list(rates), valid_from__lte=period)
