@@ -17,16 +17,9 @@ from shebao.filings.materials import check_material
 from shebao.filings.models import Filing, FilingMaterial, FilingRow, FilingState
 from shebao.filings.selectors import unit_todo
 from shebao.filings.services import filing_approve, filing_cancel, filing_return, filing_submit
-from shebao.registry.enrolment.services import (
-    ADD_TYPES,
-    BETWEEN_UNITS,
-    NEW,
-    RESUME,
-    TRANSFER_IN,
-    enrolment_lookup,
-    enrolment_save,
-    filing_row_remove,
-)
+from shebao.registry.enrolment.calc import ADD_TYPES, BETWEEN_UNITS, NEW, RESUME, TRANSFER_IN
+from shebao.registry.enrolment.selectors import enrolment_lookup
+from shebao.registry.enrolment.services import enrolment_save, filing_row_remove
 from shebao.registry.models import Enrolment, Person, Unit
 from tests.conftest import jpeg_bytes, make_admin, make_staff, make_unit
 from tests.registry.test_enrolment_support import (

@@ -899,7 +899,7 @@ class Entry:
 
 def wage_roster(actor, *, q: str = "") -> QuerySet[Person]:
     """The persons the unit may declare: its open roster, searchable by name or person no."""
-    from shebao.registry.enrolment.services import unit_roster
+    from shebao.registry.enrolment.selectors import unit_roster
 
     return unit_roster(actor, q=q)
 
