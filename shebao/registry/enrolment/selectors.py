@@ -66,7 +66,6 @@ class Lookup:
     available: list[str] = field(default_factory=list)  # types that may be chosen
     # type -> the latest stop month the new start month must come after
     last_stops: dict[str, int] = field(default_factory=dict)
-    stopped_on: date | None = None  # the last stop (transfer-in shows it)
 
     @property
     def ok(self) -> bool:
@@ -143,7 +142,6 @@ def classify(
     last_stop = max(
         stopped, key=lambda e: (e.stop_period, e.stop_date or date.min, e.pk), default=None
     )
-    lookup.stopped_on = last_stop.stop_date if last_stop else None
 
     if (
         last_stop is not None
