@@ -642,3 +642,13 @@ def test_transfer_in_needs_the_transfer_business(admin_a, unit_a):
         enrolment_lookup(actor=clerk, id_number=ident(11), kind="transfer_in")
     with pytest.raises(PermissionDenied):
         enrolment_save(actor=clerk, kind="transfer_in", data=enrol_data(ident(11)))
+
+
+def test_refusals_are_audited_as_kind_and_action(admin_a, unit_a):
+    clerk = operator(unit_a, "clerk2", [BusinessKind.STOP])
+    with pytest.raises(PermissionDenied):
+        enrolment_lookup(actor=clerk, id_number=ident(11))
+    with pytest.raises(PermissionDenied):
+        enrolment_save(actor=clerk, data=enrol_data(ident(11)), kind="transfer_in")
+    denied = set(AuditEntry.objects.filter(outcome="denied").values_list("action", flat=True))
+    assert denied == {"enrolment.lookup", "transfer_in.save"}
