@@ -5,10 +5,10 @@ from django.utils.module_loading import import_string
 
 HANDLERS = {
     "unit_registration": "shebao.registry.registration.kinds.UnitRegistrationHandler",
-    "enrolment": "shebao.registry.enrolment.services.EnrolmentHandler",
-    "stop": "shebao.registry.enrolment.services.StopHandler",
-    "transfer_out": "shebao.registry.enrolment.services.TransferOutHandler",
-    "transfer_in": "shebao.registry.enrolment.services.TransferInHandler",
+    "enrolment": "shebao.registry.enrolment.kinds.EnrolmentHandler",
+    "stop": "shebao.registry.enrolment.kinds.StopHandler",
+    "transfer_out": "shebao.registry.enrolment.kinds.TransferOutHandler",
+    "transfer_in": "shebao.registry.enrolment.kinds.TransferInHandler",
     "person_key_change": "shebao.registry.changes.services.PersonKeyChangeHandler",
     "person_general_change": "shebao.registry.changes.services.PersonGeneralChangeHandler",
     "person_lock": "shebao.registry.changes.services.PersonLockHandler",

@@ -99,10 +99,11 @@ def test_through_the_enrolment_filing(admin_a, staff_bj, region_bj, unit_a, monk
     """The hook as the registry's apply_row would call it (see the report): after the enrolments
     of an approved row exist, their back-pay lines are written in the same transaction."""
     from shebao.filings.services import filing_approve, filing_submit
+    from shebao.registry.enrolment import kinds
     from shebao.registry.enrolment import services as registry
     from tests.registry.test_enrolment_support import enrol_data, ident
 
-    original = registry._EnrolmentRowsHandler.apply_row
+    original = kinds._EnrolmentRowsHandler.apply_row
 
     def apply_row(self, *, filing, row, actor):
         original(self, filing=filing, row=row, actor=actor)
@@ -113,7 +114,7 @@ def test_through_the_enrolment_filing(admin_a, staff_bj, region_bj, unit_a, monk
             actor=actor,
         )
 
-    monkeypatch.setattr(registry._EnrolmentRowsHandler, "apply_row", apply_row)
+    monkeypatch.setattr(kinds._EnrolmentRowsHandler, "apply_row", apply_row)
     region_bj.current_period = CURRENT
     region_bj.save()
     filing = registry.enrolment_save(

@@ -15,7 +15,8 @@ from shebao.core.ids import make_uscc
 from shebao.core.models import VerificationCode
 from shebao.filings.materials import CheckedMaterial, check_material
 from shebao.filings.models import Filing
-from shebao.registry.registration.kinds import MATERIALS, registration_save, registration_submit
+from shebao.registry.registration.kinds import MATERIALS
+from shebao.registry.registration.services import registration_save, registration_submit
 from tests.conftest import PASSWORD, jpeg_bytes, last_sms_code, registration_data
 
 MOBILE = "13912345678"  # registration_data()'s contact mobile

@@ -17,16 +17,9 @@ from shebao.filings.materials import check_material
 from shebao.filings.models import Filing, FilingMaterial, FilingRow, FilingState
 from shebao.filings.selectors import unit_todo
 from shebao.filings.services import filing_approve, filing_cancel, filing_return, filing_submit
-from shebao.registry.enrolment.services import (
-    ADD_TYPES,
-    BETWEEN_UNITS,
-    NEW,
-    RESUME,
-    TRANSFER_IN,
-    enrolment_lookup,
-    enrolment_save,
-    filing_row_remove,
-)
+from shebao.registry.enrolment.calc import ADD_TYPES, BETWEEN_UNITS, NEW, RESUME, TRANSFER_IN
+from shebao.registry.enrolment.selectors import enrolment_lookup
+from shebao.registry.enrolment.services import enrolment_save, filing_row_remove
 from shebao.registry.models import Enrolment, Person, Unit
 from tests.conftest import jpeg_bytes, make_admin, make_staff, make_unit
 from tests.registry.test_enrolment_support import (
@@ -649,3 +642,13 @@ def test_transfer_in_needs_the_transfer_business(admin_a, unit_a):
         enrolment_lookup(actor=clerk, id_number=ident(11), kind="transfer_in")
     with pytest.raises(PermissionDenied):
         enrolment_save(actor=clerk, kind="transfer_in", data=enrol_data(ident(11)))
+
+
+def test_refusals_are_audited_as_kind_and_action(admin_a, unit_a):
+    clerk = operator(unit_a, "clerk2", [BusinessKind.STOP])
+    with pytest.raises(PermissionDenied):
+        enrolment_lookup(actor=clerk, id_number=ident(11))
+    with pytest.raises(PermissionDenied):
+        enrolment_save(actor=clerk, data=enrol_data(ident(11)), kind="transfer_in")
+    denied = set(AuditEntry.objects.filter(outcome="denied").values_list("action", flat=True))
+    assert denied == {"enrolment.lookup", "transfer_in.save"}

@@ -13,7 +13,8 @@ from shebao.filings.kinds import handler_for
 from shebao.filings.models import Filing, FilingState
 from shebao.filings.services import filing_approve, filing_submit
 from shebao.registry.enrolment import services as enrolment
-from shebao.registry.enrolment.services import enrolment_save, stop_save, unit_roster
+from shebao.registry.enrolment.selectors import unit_roster
+from shebao.registry.enrolment.services import enrolment_save, stop_save
 from shebao.registry.models import Enrolment
 from tests.conftest import make_admin, make_unit
 from tests.registry.test_enrolment_support import (

@@ -14,7 +14,7 @@ from shebao.core.models import AuditEntry
 from shebao.filings.models import Filing, FilingMaterial, FilingState, FilingStep
 from shebao.filings.services import filing_approve
 from shebao.registry.models import Unit, UnitType, UnitTypeDefault
-from shebao.registry.registration.kinds import registration_submit
+from shebao.registry.registration.services import registration_submit
 from shebao.registry.services import unit_create
 from tests.conftest import (
     PASSWORD,

@@ -25,7 +25,7 @@ from shebao.filings.business import BusinessKind
 from shebao.filings.kinds import handler_for
 from shebao.filings.models import OPEN_STATES, Filing, FilingKind, FilingRow, FilingState
 from shebao.registry.access import access_operator_unit, access_unit_filing
-from shebao.registry.enrolment.services import unit_roster
+from shebao.registry.enrolment.selectors import unit_roster
 from shebao.registry.models import Enrolment, Person, Unit
 
 ANNUAL = FilingKind.WAGE_ANNUAL.value

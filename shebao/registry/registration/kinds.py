@@ -3,17 +3,17 @@
 The public applicant fills the form and uploads materials (saved as a draft filing), proves the
 contact mobile with an SMS code and submits; staff approve (the unit gets its unit number and its
 first operator account, and an SMS tells the contact how to sign in) or return it with a reason
-(the applicant reopens it with serial number + mobile + SMS code, fixes and resubmits)."""
+(the applicant reopens it with serial number + mobile + SMS code, fixes and resubmits).
 
-from django.contrib.auth.hashers import make_password
+This module holds the handler (named in ``shebao/filings/kinds.py`` HANDLERS), its materials and
+its payload's labels; the applicant's saves are in ``services.py``."""
+
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from shebao.core import hooks
 from shebao.core.ids import mask_id_number, normalize_resident_id, normalize_uscc
 from shebao.core.models import Region
 from shebao.core.sms import send_sms
-from shebao.filings import services as filing_services
 from shebao.filings.kinds import FilingHandler
 from shebao.filings.models import Filing, FilingKind, FilingState
 from shebao.registry.models import Affiliation, InsuranceType, Unit, UnitType
@@ -165,59 +165,3 @@ class UnitRegistrationHandler(FilingHandler):
                 f"{filing.return_reason[:60]}。请凭流水号和本手机号登录修改后重新提交。"
             ),
         )
-
-
-def registration_save(
-    *,
-    data: dict,
-    materials: dict,
-    password: str | None,
-    filing: Filing | None = None,
-) -> Filing:
-    """Create the draft (filing=None) or edit a draft/returned application. `data` is the
-    cleaned form; the administrator's password is kept only as a hash."""
-    payload = {key: data.get(key) for key in PAYLOAD_LABELS}
-    payload["injury_risk_class"] = int(payload["injury_risk_class"] or 1)
-    payload["insurance_types"] = list(data.get("insurance_types") or [])
-    if password:
-        payload["admin_password_hash"] = make_password(password)
-    elif filing is not None:
-        payload["admin_password_hash"] = filing.payload["admin_password_hash"]
-    else:
-        raise ValidationError({"password": "请设置管理员密码"})
-    region = Region.objects.filter(code=payload["region"]).first()
-    if filing is None:
-        return filing_services.filing_create(
-            actor=None,
-            kind=FilingKind.UNIT_REGISTRATION,
-            region=region,
-            payload=payload,
-            materials=materials,
-            contact_mobile=payload["contact_mobile"],
-        )
-    if region is not None and region.pk != filing.region_id:
-        raise ValidationError({"region": "统筹区提交后不能修改，如需更改请退单后重新申请"})
-    return filing_services.filing_update(
-        actor=None,
-        filing=filing,
-        payload=payload,
-        materials=materials,
-        contact_mobile=payload["contact_mobile"],
-    )
-
-
-def registration_for_reopen(serial_no: str, mobile: str) -> Filing | None:
-    return (
-        Filing.objects.filter(
-            kind=FilingKind.UNIT_REGISTRATION,
-            serial_no=(serial_no or "").strip(),
-            contact_mobile=(mobile or "").strip(),
-        )
-        .exclude(state=FilingState.CANCELLED)
-        .first()
-    )
-
-
-@transaction.atomic
-def registration_submit(*, filing: Filing) -> Filing:
-    return filing_services.filing_submit(actor=None, filing=filing)

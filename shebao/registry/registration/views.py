@@ -2,27 +2,18 @@
 application lives in the session: granted when they create it, or when they reopen it with
 serial number + mobile + SMS code."""
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from shebao.core.verification import verification_code_check
 from shebao.filings.materials import MaterialRejected, check_material
-from shebao.filings.models import Filing, FilingKind
-from shebao.filings.selectors import filing_progress
+from shebao.filings.models import Filing
 from shebao.filings.services import filing_cancel
-from shebao.registry.forms import UnitRegistrationForm
-from shebao.registry.registration.kinds import (
-    MATERIALS,
-    UnitRegistrationHandler,
-    registration_for_reopen,
-    registration_save,
-    registration_submit,
-)
-from shebao.web.forms import StyledForm, add_service_errors
+from shebao.registry.registration import selectors, services
+from shebao.registry.registration.forms import ReopenForm, SubmitForm, UnitRegistrationForm
+from shebao.registry.registration.kinds import MATERIALS
+from shebao.web.forms import add_service_errors
 from shebao.web.sms import sms_sent_fragment
 
 SESSION_KEY = "registration_serials"
@@ -36,14 +27,7 @@ def _grant(request, filing: Filing) -> None:
 
 def _applicant_filing(request, serial_no: str) -> Filing:
     """The application, only for the session that created or reopened it (else 404)."""
-    if serial_no not in request.session.get(SESSION_KEY, []):
-        raise Http404
-    try:
-        return Filing.objects.select_related("region").get(
-            serial_no=serial_no, kind=FilingKind.UNIT_REGISTRATION
-        )
-    except Filing.DoesNotExist:
-        raise Http404 from None
+    return selectors.applicant_filing(serial_no, granted=request.session.get(SESSION_KEY, []))
 
 
 def _checked_materials(request, form) -> dict:
@@ -59,22 +43,28 @@ def _checked_materials(request, form) -> dict:
     return checked
 
 
+def _save(request, form, filing: Filing | None = None) -> Filing | None:
+    """Check the materials and save the application; None with the errors on the form."""
+    materials = _checked_materials(request, form)
+    if form.errors:
+        return None
+    try:
+        return services.registration_save(
+            data=form.cleaned_data,
+            materials=materials,
+            password=form.cleaned_data.get("password"),
+            filing=filing,
+        )
+    except ValidationError as e:
+        add_service_errors(form, e)
+        return None
+
+
 def registration_new(request):
     form = UnitRegistrationForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        materials = _checked_materials(request, form)
-        if not form.errors:
-            try:
-                filing = registration_save(
-                    data=form.cleaned_data,
-                    materials=materials,
-                    password=form.cleaned_data["password"],
-                )
-            except ValidationError as e:
-                add_service_errors(form, e)
-            else:
-                _grant(request, filing)
-                return redirect("registration:submit", serial_no=filing.serial_no)
+    if request.method == "POST" and form.is_valid() and (filing := _save(request, form)):
+        _grant(request, filing)
+        return redirect("registration:submit", serial_no=filing.serial_no)
     return render(request, "registry/registration_form.html", {"form": form, "editing": False})
 
 
@@ -83,34 +73,14 @@ def registration_edit(request, serial_no: str):
     if not filing.is_editable:
         messages.error(request, "该申请已提交或已办结，不能修改")
         return redirect("registration:status", serial_no=serial_no)
-    initial = dict(filing.payload)
     form = UnitRegistrationForm(
-        request.POST or None, request.FILES or None, initial=initial, editing=True
+        request.POST or None, request.FILES or None, initial=dict(filing.payload), editing=True
     )
-    if request.method == "POST" and form.is_valid():
-        materials = _checked_materials(request, form)
-        if not form.errors:
-            try:
-                registration_save(
-                    data=form.cleaned_data,
-                    materials=materials,
-                    password=form.cleaned_data.get("password"),
-                    filing=filing,
-                )
-            except ValidationError as e:
-                add_service_errors(form, e)
-            else:
-                messages.success(request, "修改已保存，请获取验证码后提交")
-                return redirect("registration:submit", serial_no=serial_no)
-    return render(
-        request,
-        "registry/registration_form.html",
-        {"form": form, "editing": True, "filing": filing},
-    )
-
-
-class SubmitForm(StyledForm):
-    code = forms.CharField(label="短信验证码", max_length=6, min_length=6)
+    if request.method == "POST" and form.is_valid() and _save(request, form, filing):
+        messages.success(request, "修改已保存，请获取验证码后提交")
+        return redirect("registration:submit", serial_no=serial_no)
+    context = {"form": form, "editing": True, "filing": filing}
+    return render(request, "registry/registration_form.html", context)
 
 
 def registration_submit_view(request, serial_no: str):
@@ -120,35 +90,17 @@ def registration_submit_view(request, serial_no: str):
     form = SubmitForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            verification_code_check(
-                mobile=filing.contact_mobile,
-                purpose="unit_registration",
-                code=form.cleaned_data["code"],
-            )
+            services.registration_submit_with_code(filing=filing, code=form.cleaned_data["code"])
         except ValidationError as e:
-            form.add_error("code", e.messages[0])
+            add_service_errors(form, e)
         else:
-            try:
-                registration_submit(filing=filing)
-            except ValidationError as e:
-                add_service_errors(form, e)
-            else:
-                messages.success(
-                    request,
-                    f"申请已提交，流水号 {filing.serial_no}。审核结果将以短信通知联系人手机，请耐心等待。",
-                )
-                return redirect("registration:status", serial_no=serial_no)
-    handler = UnitRegistrationHandler()
-    return render(
-        request,
-        "registry/registration_submit.html",
-        {
-            "filing": filing,
-            "form": form,
-            "rows": handler.display_rows(filing.payload),
-            "materials": filing.materials.all(),
-        },
-    )
+            messages.success(
+                request,
+                f"申请已提交，流水号 {filing.serial_no}。审核结果将以短信通知联系人手机，请耐心等待。",
+            )
+            return redirect("registration:status", serial_no=serial_no)
+    context = {"filing": filing, "form": form, **selectors.registration_display(filing)}
+    return render(request, "registry/registration_submit.html", context)
 
 
 @require_POST
@@ -161,17 +113,8 @@ def registration_send_code(request, serial_no: str):
 
 def registration_status(request, serial_no: str):
     filing = _applicant_filing(request, serial_no)
-    handler = UnitRegistrationHandler()
-    return render(
-        request,
-        "registry/registration_status.html",
-        {
-            "filing": filing,
-            "rows": handler.display_rows(filing.payload),
-            "steps": filing_progress(filing),
-            "materials": filing.materials.all(),
-        },
-    )
+    context = {"filing": filing, **selectors.registration_display(filing, steps=True)}
+    return render(request, "registry/registration_status.html", context)
 
 
 @require_POST
@@ -186,30 +129,17 @@ def registration_cancel(request, serial_no: str):
     return redirect("registration:status", serial_no=serial_no)
 
 
-class ReopenForm(StyledForm):
-    serial_no = forms.CharField(label="流水号", max_length=20)
-    mobile = forms.CharField(label="联系人手机", max_length=11)
-    code = forms.CharField(label="短信验证码", max_length=6)
-
-
 def registration_reopen(request):
     """Find one's application again: serial number + contact mobile + SMS code."""
     form = ReopenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        filing = registration_for_reopen(data["serial_no"], data["mobile"])
         try:
-            verification_code_check(
-                mobile=data["mobile"].strip(), purpose="registration_reopen", code=data["code"]
-            )
+            filing = services.registration_reopen(**form.cleaned_data)
         except ValidationError as e:
-            form.add_error("code", e.messages[0])
+            add_service_errors(form, e)
         else:
-            if filing is None:
-                form.add_error(None, "未找到该流水号的申请，或手机号与申请时填写的不一致")
-            else:
-                _grant(request, filing)
-                return redirect("registration:status", serial_no=filing.serial_no)
+            _grant(request, filing)
+            return redirect("registration:status", serial_no=filing.serial_no)
     return render(request, "registry/registration_reopen.html", {"form": form})
 
 
@@ -217,18 +147,10 @@ def registration_reopen(request):
 def registration_reopen_send_code(request):
     serial_no = request.POST.get("serial_no", "")
     mobile = request.POST.get("mobile", "").strip()
-    if registration_for_reopen(serial_no, mobile) is None:
+    if selectors.registration_for_reopen(serial_no, mobile) is None:
         # Do not text numbers that have no application with this serial number.
-        return render(
-            request,
-            "web/sms_sent.html",
-            {
-                "message": "未找到该流水号的申请，或手机号与申请时填写的不一致",
-                "ok": False,
-                "wait": 0,
-                "button_id": "send-code",
-            },
-        )
+        context = {"message": services.NOT_FOUND, "ok": False, "wait": 0, "button_id": "send-code"}
+        return render(request, "web/sms_sent.html", context)
     return sms_sent_fragment(
         request, mobile=mobile, purpose="registration_reopen", button_id="send-code"
     )

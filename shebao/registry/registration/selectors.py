@@ -1,0 +1,47 @@
+"""Reads of the unit first registration for its public pages: the applicant's own application
+(only for the session that created or reopened it), an application found again by serial
+number and contact mobile, and what the status and submit pages show of it."""
+
+from django.http import Http404
+
+from shebao.filings.models import Filing, FilingKind, FilingState
+from shebao.filings.selectors import filing_progress
+from shebao.registry.registration.kinds import UnitRegistrationHandler
+
+
+def applicant_filing(serial_no: str, *, granted) -> Filing:
+    """The application ``serial_no`` when it is among the session's ``granted`` serial
+    numbers; else 404, like a missing one."""
+    if serial_no not in granted:
+        raise Http404
+    try:
+        return Filing.objects.select_related("region").get(
+            serial_no=serial_no, kind=FilingKind.UNIT_REGISTRATION
+        )
+    except Filing.DoesNotExist:
+        raise Http404 from None
+
+
+def registration_for_reopen(serial_no: str, mobile: str) -> Filing | None:
+    """The (not cancelled) application with this serial number and contact mobile, or None."""
+    return (
+        Filing.objects.filter(
+            kind=FilingKind.UNIT_REGISTRATION,
+            serial_no=(serial_no or "").strip(),
+            contact_mobile=(mobile or "").strip(),
+        )
+        .exclude(state=FilingState.CANCELLED)
+        .first()
+    )
+
+
+def registration_display(filing: Filing, *, steps: bool = False) -> dict:
+    """The application as its pages show it: labelled rows, materials and (``steps``) the
+    progress of the filing."""
+    shown = {
+        "rows": UnitRegistrationHandler().display_rows(filing.payload),
+        "materials": filing.materials.all(),
+    }
+    if steps:
+        shown["steps"] = filing_progress(filing)
+    return shown

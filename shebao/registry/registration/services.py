@@ -1,0 +1,87 @@
+"""Writes of the unit first registration by the public applicant (no actor: the applicant's
+access to their application is the session, proven by SMS): save the draft, submit it with the
+SMS code sent to the contact mobile. Approval and return run through the filing workflow and
+``kinds.UnitRegistrationHandler``."""
+
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from shebao.core.models import Region
+from shebao.core.verification import verification_code_check
+from shebao.filings import services as filing_services
+from shebao.filings.models import Filing, FilingKind
+from shebao.registry.registration.kinds import PAYLOAD_LABELS
+from shebao.registry.registration.selectors import registration_for_reopen
+
+NOT_FOUND = "未找到该流水号的申请，或手机号与申请时填写的不一致"
+
+
+def registration_save(
+    *,
+    data: dict,
+    materials: dict,
+    password: str | None,
+    filing: Filing | None = None,
+) -> Filing:
+    """Create the draft (filing=None) or edit a draft/returned application. `data` is the
+    cleaned form; the administrator's password is kept only as a hash."""
+    payload = {key: data.get(key) for key in PAYLOAD_LABELS}
+    payload["injury_risk_class"] = int(payload["injury_risk_class"] or 1)
+    payload["insurance_types"] = list(data.get("insurance_types") or [])
+    if password:
+        payload["admin_password_hash"] = make_password(password)
+    elif filing is not None:
+        payload["admin_password_hash"] = filing.payload["admin_password_hash"]
+    else:
+        raise ValidationError({"password": "请设置管理员密码"})
+    region = Region.objects.filter(code=payload["region"]).first()
+    if filing is None:
+        return filing_services.filing_create(
+            actor=None,
+            kind=FilingKind.UNIT_REGISTRATION,
+            region=region,
+            payload=payload,
+            materials=materials,
+            contact_mobile=payload["contact_mobile"],
+        )
+    if region is not None and region.pk != filing.region_id:
+        raise ValidationError({"region": "统筹区提交后不能修改，如需更改请退单后重新申请"})
+    return filing_services.filing_update(
+        actor=None,
+        filing=filing,
+        payload=payload,
+        materials=materials,
+        contact_mobile=payload["contact_mobile"],
+    )
+
+
+@transaction.atomic
+def registration_submit(*, filing: Filing) -> Filing:
+    return filing_services.filing_submit(actor=None, filing=filing)
+
+
+def registration_submit_with_code(*, filing: Filing, code: str) -> Filing:
+    """Consume the SMS code sent to the contact mobile (a wrong code raises ValidationError on
+    ``code``), then submit. The code stays used even when the submission is refused."""
+    try:
+        verification_code_check(
+            mobile=filing.contact_mobile, purpose="unit_registration", code=code
+        )
+    except ValidationError as e:
+        raise ValidationError({"code": e.messages[0]}) from None
+    return registration_submit(filing=filing)
+
+
+def registration_reopen(*, serial_no: str, mobile: str, code: str) -> Filing:
+    """The application found again by serial number and contact mobile, once the SMS code sent
+    to that mobile is consumed (a wrong code raises ValidationError on ``code``; no such
+    application, a ValidationError on the whole form)."""
+    filing = registration_for_reopen(serial_no, mobile)
+    try:
+        verification_code_check(mobile=mobile.strip(), purpose="registration_reopen", code=code)
+    except ValidationError as e:
+        raise ValidationError({"code": e.messages[0]}) from None
+    if filing is None:
+        raise ValidationError(NOT_FOUND)
+    return filing
