@@ -1,6 +1,7 @@
 """Business kinds plug into the filing workflow through a handler. The registry maps a kind to
 its handler's dotted path, so the workflow never imports the domain apps at load time."""
 
+from django.core.exceptions import PermissionDenied
 from django.utils.module_loading import import_string
 
 HANDLERS = {
@@ -52,10 +53,8 @@ class FilingHandler:
     def check_permission(self, *, actor, unit) -> None:
         """Unit kinds: an active operator of the unit allowed to file this business kind.
         Another unit's filing is answered by the selectors with 404 before we get here."""
-        from django.core.exceptions import PermissionDenied
-
         if (
-            getattr(actor, "kind", None) != "operator"
+            not getattr(actor, "is_operator", False)
             or unit is None
             or actor.unit_id != unit.pk
             or not actor.may_file(self.business_kind)
