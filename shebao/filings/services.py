@@ -4,6 +4,7 @@ Each business kind plugs in through a handler (filings/kinds.py) that validates 
 and applies an approved filing. Every step is kept as a FilingStep and an audit row."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
@@ -50,8 +51,6 @@ def _locked(filing_id: int) -> Filing:
 
 
 def _store_materials(filing: Filing, materials: dict[str, CheckedMaterial]) -> None:
-    from django.core.files.base import ContentFile
-
     for slot, checked in materials.items():
         for old in FilingMaterial.objects.filter(filing=filing, slot=slot):
             # the replaced file leaves storage once the new one is committed
