@@ -55,4 +55,4 @@ FACTORS: dict[str, SecondFactor] = {f.key: f for f in (SmsFactor(), TotpFactor()
 
 
 def factor_for(user) -> SecondFactor:
-    return FACTORS["totp"] if user.kind == user.Kind.STAFF else FACTORS["sms"]
+    return FACTORS["totp"] if user.is_staff_member else FACTORS["sms"]

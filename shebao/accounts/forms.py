@@ -1,3 +1,6 @@
+"""Forms of accounts: sign-in and second factor, passwords, person sign-up, unit binding,
+the unit administrator's operator forms and the back office's unit search."""
+
 from django import forms
 
 from shebao.core.passwords import PasswordPolicyValidator
@@ -127,3 +130,9 @@ class OperatorResetPasswordForm(StyledForm):
     new_password = forms.CharField(
         label="新密码", widget=forms.PasswordInput, max_length=128, help_text=PASSWORD_HELP
     )
+
+
+class UnitSearchForm(StyledForm):
+    """The back office's unit search."""
+
+    q = forms.CharField(label="单位编号、信用代码或名称", required=False, max_length=100)

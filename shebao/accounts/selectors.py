@@ -2,7 +2,7 @@
 
 from django.http import Http404
 
-from shebao.accounts.models import User
+from shebao.accounts.models import UnitOnlineRegistration, User
 from shebao.core.ids import normalize_resident_id
 from shebao.registry.models import Person, Unit
 
@@ -62,3 +62,29 @@ def unit_operator_get(actor: User, operator_id: int) -> User:
         return unit_operators(actor).get(pk=operator_id)
     except User.DoesNotExist:
         raise Http404 from None
+
+
+def pending_login_user(uid) -> User | None:
+    """The active account half-way through sign-in (password given, second factor pending)."""
+    return User.objects.filter(pk=uid, is_active=True).first() if uid else None
+
+
+def password_reset_user(uid) -> User | None:
+    """The account a forgotten-password code was sent for (None: no such account)."""
+    return User.objects.filter(pk=uid).first() if uid else None
+
+
+def signup_person(pk) -> Person | None:
+    """The person half-way through self-registration (identified, SMS code pending)."""
+    return Person.objects.filter(pk=pk).first() if pk else None
+
+
+def active_online_registration(unit: Unit) -> UnitOnlineRegistration | None:
+    return UnitOnlineRegistration.objects.filter(unit=unit, revoked_at__isnull=True).first()
+
+
+def registration_operators(registration: UnitOnlineRegistration | None):
+    """The operators of a unit's online registration, administrator first."""
+    if registration is None:
+        return []
+    return registration.operators.order_by("-is_unit_admin", "operator_account")

@@ -1,10 +1,12 @@
-"""Every write on accounts: operators, persons' self-registration, passwords, registration codes."""
+"""Every write on accounts: sign-in records and the TOTP binding, operators, persons'
+self-registration, passwords, registration codes."""
 
 import hashlib
 import hmac
 import secrets
 from datetime import timedelta
 
+import pyotp
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -13,27 +15,23 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 
+from shebao.accounts.factors import FACTORS
 from shebao.accounts.models import (
     RegistrationCode,
     UnitOnlineRegistration,
     User,
 )
+from shebao.accounts.selectors import active_online_registration
 from shebao.core.audit import audit_record
-from shebao.core.ids import mask_mobile
-from shebao.core.models import AuditEntry
 from shebao.core.passwords import check_password_policy
 from shebao.core.sms import send_sms
 from shebao.core.verification import verification_code_check
 from shebao.filings.business import BusinessKind
+from shebao.registry import access
 from shebao.registry.models import Person, Unit
 
 REGISTRATION_CODE_TTL = timedelta(days=30)
 ACCOUNT_NAME_HELP = "4–30 位字母、数字或下划线"
-
-
-def _deny(actor, action: str, obj=None, **kw) -> PermissionDenied:
-    audit_record(actor=actor, action=action, obj=obj, outcome=AuditEntry.Outcome.DENIED, **kw)
-    return PermissionDenied("您没有办理此项业务的权限")
 
 
 def _check_account_name(account: str) -> str:
@@ -95,6 +93,56 @@ def _new_operator(
     return user
 
 
+# --- sign-in ----------------------------------------------------------------------------------
+
+
+def login_password_refused(*, user: User | None) -> None:
+    """A wrong password or an unknown account (``user`` None) at the first step of sign-in."""
+    audit_record(
+        actor=None,
+        action="login.password",
+        object_type="user",
+        object_id=str(user.pk) if user else "",
+        outcome="invalid",
+    )
+
+
+def login_factor_refused(*, user: User, factor_key: str) -> None:
+    """A wrong second factor (``factor_key``: sms, totp)."""
+    audit_record(actor=None, action=f"login.{factor_key}", obj=user, outcome="invalid")
+
+
+def login_recorded(*, user: User) -> None:
+    """Both factors passed: the sign-in itself."""
+    audit_record(actor=user, action="login", obj=user, region=None)
+
+
+def logout_recorded(*, user: User) -> None:
+    audit_record(actor=user, action="logout", obj=user)
+
+
+def totp_secret_ensure(*, actor: User) -> str:
+    """The secret of the staff member's authenticator app, made on first use (not yet bound)."""
+    if not actor.totp_secret:
+        actor.totp_secret = pyotp.random_base32()
+        actor.save(update_fields=["totp_secret"])
+    return actor.totp_secret
+
+
+def totp_bind(*, actor: User, code: str) -> User:
+    """Staff bind their authenticator app at first sign-in by typing one of its codes
+    (a wrong code: ValidationError from the factor)."""
+    if not actor.is_staff_member or actor.totp_confirmed:
+        access.deny(actor, action="totp.bind", object_type="user", object_id=str(actor.pk))
+        raise PermissionDenied(access.STAFF_ONLY)
+    FACTORS["totp"].verify(actor, code)
+    with transaction.atomic():
+        actor.totp_confirmed = True
+        actor.save(update_fields=["totp_confirmed"])
+        audit_record(actor=actor, action="totp.bind", obj=actor)
+    return actor
+
+
 # --- unit operators (seed 001 操作员信息, seed 004 权限) ---------------------------------------
 
 
@@ -107,8 +155,9 @@ def operator_create(
     password: str,
     business_kinds: list[str],
 ) -> User:
-    if not (actor.kind == User.Kind.OPERATOR and actor.is_unit_admin):
-        raise _deny(actor, "operator.create")
+    if not (actor.is_operator and actor.is_unit_admin):
+        access.deny(actor, action="operator.create")
+        raise PermissionDenied(access.NOT_ALLOWED)
     account = _check_account_name(account)
     mobile = _check_mobile(mobile)
     kinds = _check_kinds(business_kinds)
@@ -137,8 +186,9 @@ def operator_create(
 
 def _require_admin(actor: User, operator_id: int, action: str) -> None:
     """Checked before the transaction, so the 'denied' audit row survives the refusal."""
-    if not (actor.kind == User.Kind.OPERATOR and actor.is_unit_admin):
-        raise _deny(actor, action, object_type="user", object_id=str(operator_id))
+    if not (actor.is_operator and actor.is_unit_admin):
+        access.deny(actor, action=action, object_type="user", object_id=str(operator_id))
+        raise PermissionDenied(access.NOT_ALLOWED)
 
 
 def _own_operator(actor: User, operator_id: int, action: str) -> User:
@@ -268,12 +318,11 @@ def _code_digest(unit: Unit, code: str) -> str:
 
 
 def _staff_region_check(actor: User, unit: Unit, action: str) -> None:
-    if actor.kind != User.Kind.STAFF or not actor.regions.filter(pk=unit.region_id).exists():
-        raise _deny(actor, action, obj=unit)
-
-
-def active_online_registration(unit: Unit) -> UnitOnlineRegistration | None:
-    return UnitOnlineRegistration.objects.filter(unit=unit, revoked_at__isnull=True).first()
+    if not actor.is_staff_member or not actor.regions.filter(pk=unit.region_id).exists():
+        access.deny(
+            actor, action=action, object_type="unit", object_id=str(unit.pk), region=unit.region_id
+        )
+        raise PermissionDenied(access.NOT_ALLOWED)
 
 
 def registration_code_issue(*, actor: User, unit: Unit) -> str:
@@ -409,10 +458,6 @@ def online_registration_revoke(*, actor: User, unit: Unit) -> None:
             obj=unit,
             detail={"operators_disabled": disabled},
         )
-
-
-def mobile_hint(mobile: str) -> str:
-    return mask_mobile(mobile) if mobile else ""
 
 
 def person_account_renamed(*, person: Person) -> None:

@@ -7,7 +7,7 @@ import time
 import pyotp
 import segno
 from django.contrib import messages
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from shebao.accounts import selectors, services
-from shebao.accounts.factors import FACTORS, factor_for
+from shebao.accounts.factors import factor_for
 from shebao.accounts.forms import (
     FactorForm,
     ForgotIdentifyForm,
@@ -29,7 +29,6 @@ from shebao.accounts.forms import (
     UnitLoginForm,
 )
 from shebao.accounts.models import User
-from shebao.core.audit import audit_record
 from shebao.core.ids import mask_mobile
 from shebao.core.verification import (
     verification_code_check,
@@ -64,6 +63,19 @@ def _unknown_username(kind: str, data: dict) -> str:
     return f"unknown.{kind}.{hashlib.sha256(raw.encode()).hexdigest()[:20]}"
 
 
+def _password_passed(request, authed: User):
+    """The password is right: remember the pending sign-in, start the second factor."""
+    request.session["pending_login"] = {"uid": authed.pk, "at": time.time(), "tries": 0}
+    if authed.is_staff_member and not authed.totp_confirmed:
+        return redirect("accounts:totp_setup")
+    try:
+        hint = factor_for(authed).start(authed)
+    except ValidationError as e:
+        hint = e.messages[0]
+    request.session["pending_hint"] = hint
+    return redirect("accounts:verify")
+
+
 def login_view(request, kind: str):
     form_class, title, _ = LOGIN_KINDS[kind]
     form = form_class(request.POST or None)
@@ -74,26 +86,10 @@ def login_view(request, kind: str):
         authed = authenticate(request, username=username, password=data["password"])
         if getattr(request, "axes_locked_out", False):
             return render(request, "accounts/locked.html", status=429)
-        if authed is None or authed.kind != kind:
-            audit_record(
-                actor=None,
-                action="login.password",
-                object_type="user",
-                object_id=str(user.pk) if user else "",
-                outcome="invalid",
-            )
-            form.add_error(None, "账号或密码错误（连续输错5次将锁定15分钟）")
-        else:
-            request.session["pending_login"] = {"uid": authed.pk, "at": time.time(), "tries": 0}
-            factor = factor_for(authed)
-            if authed.kind == User.Kind.STAFF and not authed.totp_confirmed:
-                return redirect("accounts:totp_setup")
-            try:
-                hint = factor.start(authed)
-            except ValidationError as e:
-                hint = e.messages[0]
-            request.session["pending_hint"] = hint
-            return redirect("accounts:verify")
+        if authed is not None and authed.kind == kind:
+            return _password_passed(request, authed)
+        services.login_password_refused(user=user)
+        form.add_error(None, "账号或密码错误（连续输错5次将锁定15分钟）")
     return render(request, "accounts/login.html", {"form": form, "title": title, "kind": kind})
 
 
@@ -102,7 +98,7 @@ def _pending_user(request) -> User | None:
     if not pending or time.time() - pending["at"] > PENDING_TTL:
         request.session.pop("pending_login", None)
         return None
-    return User.objects.filter(pk=pending["uid"], is_active=True).first()
+    return selectors.pending_login_user(pending["uid"])
 
 
 def _fail_factor(request, form, error: ValidationError):
@@ -121,7 +117,7 @@ def _finish_login(request, user: User):
     request.session.pop("pending_login", None)
     request.session.pop("pending_hint", None)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    audit_record(actor=user, action="login", obj=user, region=None)
+    services.login_recorded(user=user)
     return redirect(HOME[user.kind])
 
 
@@ -137,7 +133,7 @@ def verify_view(request):
         try:
             factor.verify(user, form.cleaned_data["code"])
         except ValidationError as e:
-            audit_record(actor=None, action=f"login.{factor.key}", obj=user, outcome="invalid")
+            services.login_factor_refused(user=user, factor_key=factor.key)
             if _fail_factor(request, form, e):
                 return redirect(LOGIN_KINDS[user.kind][2])
         else:
@@ -162,39 +158,30 @@ def verify_resend(request):
 def totp_setup(request):
     """Staff bind an authenticator app at their first sign-in."""
     user = _pending_user(request)
-    if user is None or user.kind != User.Kind.STAFF or user.totp_confirmed:
+    if user is None or not user.is_staff_member or user.totp_confirmed:
         return redirect("accounts:staff_login")
-    if not user.totp_secret:
-        user.totp_secret = pyotp.random_base32()
-        user.save(update_fields=["totp_secret"])
-    uri = pyotp.TOTP(user.totp_secret).provisioning_uri(
-        name=user.username, issuer_name="社保经办后台"
-    )
+    secret = services.totp_secret_ensure(actor=user)
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name="社保经办后台")
     form = FactorForm(request.POST or None)
     form.fields["code"].label = "动态口令"
     if request.method == "POST" and form.is_valid():
         try:
-            FACTORS["totp"].verify(user, form.cleaned_data["code"])
+            services.totp_bind(actor=user, code=form.cleaned_data["code"])
         except ValidationError as e:
             if _fail_factor(request, form, e):
                 return redirect("accounts:staff_login")
         else:
-            user.totp_confirmed = True
-            user.save(update_fields=["totp_confirmed"])
-            audit_record(actor=user, action="totp.bind", obj=user)
             return _finish_login(request, user)
     qr_svg = segno.make(uri, error="m").svg_inline(scale=4)
     return render(
-        request,
-        "accounts/totp_setup.html",
-        {"form": form, "qr_svg": qr_svg, "secret": user.totp_secret},
+        request, "accounts/totp_setup.html", {"form": form, "qr_svg": qr_svg, "secret": secret}
     )
 
 
 @require_POST
 def logout_view(request):
     if request.user.is_authenticated:
-        audit_record(actor=request.user, action="logout", obj=request.user)
+        services.logout_recorded(user=request.user)
     logout(request)
     messages.info(request, "您已安全退出")
     return redirect("web:home")
@@ -214,8 +201,6 @@ def password_change(request):
         except ValidationError as e:
             add_service_errors(form, e)
         else:
-            from django.contrib.auth import update_session_auth_hash
-
             update_session_auth_hash(request, request.user)
             messages.success(request, "密码已修改")
             return redirect(HOME[request.user.kind])
@@ -253,71 +238,78 @@ def forgot_password(request, kind: str):
     return render(request, "accounts/form_page.html", {"form": form, "title": title})
 
 
+RESET_LEAD = "如您填写的账户信息正确，验证码已发送至该账户登记的手机号，10分钟内有效。"
+
+
+def _reset(request, form) -> bool:
+    """Reset the password with the code sent by SMS; False with the errors on the form."""
+    user = selectors.password_reset_user(request.session.get("reset_uid"))
+    if user is None:
+        form.add_error("code", "验证码已失效，请重新获取")
+        return False
+    try:
+        services.password_reset_by_sms(
+            user=user,
+            code=form.cleaned_data["code"],
+            new_password=form.cleaned_data["new_password"],
+        )
+    except ValidationError as e:
+        add_service_errors(form, e)
+        return False
+    return True
+
+
 def forgot_reset(request):
     kind = request.session.get("reset_kind")
     if kind is None:
         return redirect("web:home")
     form = ForgotResetForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        uid = request.session.get("reset_uid")
-        user = User.objects.filter(pk=uid).first() if uid else None
-        if user is None:
-            form.add_error("code", "验证码已失效，请重新获取")
-        else:
-            try:
-                services.password_reset_by_sms(
-                    user=user,
-                    code=form.cleaned_data["code"],
-                    new_password=form.cleaned_data["new_password"],
-                )
-            except ValidationError as e:
-                add_service_errors(form, e)
-            else:
-                request.session.pop("reset_uid", None)
-                messages.success(request, "密码已重置，请使用新密码登录")
-                return redirect(LOGIN_KINDS[kind][2])
+    if request.method == "POST" and form.is_valid() and _reset(request, form):
+        request.session.pop("reset_uid", None)
+        messages.success(request, "密码已重置，请使用新密码登录")
+        return redirect(LOGIN_KINDS[kind][2])
     return render(
         request,
         "accounts/form_page.html",
-        {
-            "form": form,
-            "title": "设置新密码",
-            "lead": "如您填写的账户信息正确，验证码已发送至该账户登记的手机号，10分钟内有效。",
-        },
+        {"form": form, "title": "设置新密码", "lead": RESET_LEAD},
     )
 
 
-def person_signup(request):
-    """Insured persons register with ID number + name, proven by SMS to the mobile on record."""
-    step = "identify"
-    person = None
-    pid = request.session.get("signup_person")
-    if pid and request.GET.get("restart") is None:
-        from shebao.registry.models import Person
+SIGNUP_TITLE = "个人用户注册"
+NO_MOBILE = "您没有登记手机号，无法在网上注册。请联系所在单位或到社保经办窗口登记手机号后再注册。"
 
-        person = Person.objects.filter(pk=pid).first()
-        step = "finish" if person else "identify"
-    if step == "identify":
-        form = PersonSignupIdentifyForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            found = selectors.person_by_id_number(form.cleaned_data["id_number"])
-            if found is None or found.name != form.cleaned_data["name"].strip():
-                form.add_error(None, "未找到该参保人员信息，请核对身份证号码和姓名")
-            elif hasattr(found, "account"):
-                form.add_error(None, "该证件号码已注册，请直接登录；忘记密码可通过短信找回")
-            elif not found.mobile:
-                form.add_error(
-                    None,
-                    "您没有登记手机号，无法在网上注册。请联系所在单位或到社保经办窗口登记手机号后再注册。",
-                )
-            else:
-                request.session["signup_person"] = found.pk
-                try:
-                    verification_code_send(mobile=found.mobile, purpose="person_signup")
-                except ValidationError:
-                    pass
-                return redirect("accounts:person_signup")
-        return render(request, "accounts/form_page.html", {"form": form, "title": "个人用户注册"})
+
+def _signup_refusal(found, name: str) -> str:
+    """Why the person found by ID number cannot register ("" when they can)."""
+    if found is None or found.name != name.strip():
+        return "未找到该参保人员信息，请核对身份证号码和姓名"
+    if hasattr(found, "account"):
+        return "该证件号码已注册，请直接登录；忘记密码可通过短信找回"
+    if not found.mobile:
+        return NO_MOBILE
+    return ""
+
+
+def _signup_identify(request):
+    """Step 1: ID number and name; a code goes to the mobile on record."""
+    form = PersonSignupIdentifyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        found = selectors.person_by_id_number(form.cleaned_data["id_number"])
+        refusal = _signup_refusal(found, form.cleaned_data["name"])
+        if refusal:
+            form.add_error(None, refusal)
+        else:
+            request.session["signup_person"] = found.pk
+            try:
+                verification_code_send(mobile=found.mobile, purpose="person_signup")
+            except ValidationError:
+                pass
+            return redirect("accounts:person_signup")
+    return render(request, "accounts/form_page.html", {"form": form, "title": SIGNUP_TITLE})
+
+
+def _signup_finish(request, person):
+    """Step 2: the code and a password; the account is created."""
     form = PersonSignupFinishForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -332,23 +324,25 @@ def person_signup(request):
             request.session.pop("signup_person", None)
             messages.success(request, "注册成功，请登录")
             return redirect("accounts:person_login")
-    return render(
-        request,
-        "accounts/form_page.html",
-        {
-            "form": form,
-            "title": "个人用户注册",
-            "lead": f"验证码已发送至您登记的手机 {mask_mobile(person.mobile)}。",
-            "resend_url": reverse("accounts:person_signup_resend"),
-        },
-    )
+    lead = f"验证码已发送至您登记的手机 {mask_mobile(person.mobile)}。"
+    resend_url = reverse("accounts:person_signup_resend")
+    context = {"form": form, "title": SIGNUP_TITLE, "lead": lead, "resend_url": resend_url}
+    return render(request, "accounts/form_page.html", context)
+
+
+def person_signup(request):
+    """Insured persons register with ID number + name, proven by SMS to the mobile on record."""
+    person = None
+    if request.GET.get("restart") is None:
+        person = selectors.signup_person(request.session.get("signup_person"))
+    if person is None:
+        return _signup_identify(request)
+    return _signup_finish(request, person)
 
 
 @require_POST
 def person_signup_resend(request):
-    from shebao.registry.models import Person
-
-    person = Person.objects.filter(pk=request.session.get("signup_person")).first()
+    person = selectors.signup_person(request.session.get("signup_person"))
     if person is None or not person.mobile:
         return HttpResponse("请重新开始注册", status=400)
     return sms_sent_fragment(

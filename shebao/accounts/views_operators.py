@@ -29,42 +29,48 @@ def operators(request):
     )
 
 
+def _operator_change(request, operator, action: str, form) -> str:
+    """Set the operator's business kinds or reset their password; the success message."""
+    if action == "kinds":
+        services.operator_set_kinds(
+            actor=request.user,
+            operator_id=operator.pk,
+            business_kinds=form.cleaned_data["business_kinds"],
+        )
+        return "可办理业务已更新"
+    services.operator_reset_password(
+        actor=request.user,
+        operator_id=operator.pk,
+        new_password=form.cleaned_data["new_password"],
+    )
+    return f"已重置 {operator.operator_account} 的密码"
+
+
 @hall_required("operator", unit_admin=True)
 def operator_edit(request, operator_id: int):
     operator = selectors.unit_operator_get(request.user, operator_id)
-    kinds_form = OperatorKindsForm(
-        request.POST if request.POST.get("action") == "kinds" else None,
-        initial={"business_kinds": operator.business_kinds},
-    )
-    password_form = OperatorResetPasswordForm(
-        request.POST if request.POST.get("action") == "password" else None
-    )
-    if request.method == "POST":
-        action = request.POST.get("action")
+    action = request.POST.get("action")
+    forms = {
+        "kinds": OperatorKindsForm(
+            request.POST if action == "kinds" else None,
+            initial={"business_kinds": operator.business_kinds},
+        ),
+        "password": OperatorResetPasswordForm(request.POST if action == "password" else None),
+    }
+    form = forms.get(action)
+    if request.method == "POST" and form is not None and form.is_valid():
         try:
-            if action == "kinds" and kinds_form.is_valid():
-                services.operator_set_kinds(
-                    actor=request.user,
-                    operator_id=operator.pk,
-                    business_kinds=kinds_form.cleaned_data["business_kinds"],
-                )
-                messages.success(request, "可办理业务已更新")
-                return redirect("unit:operators")
-            if action == "password" and password_form.is_valid():
-                services.operator_reset_password(
-                    actor=request.user,
-                    operator_id=operator.pk,
-                    new_password=password_form.cleaned_data["new_password"],
-                )
-                messages.success(request, f"已重置 {operator.operator_account} 的密码")
-                return redirect("unit:operators")
+            messages.success(request, _operator_change(request, operator, action, form))
         except ValidationError as e:
-            add_service_errors(password_form if action == "password" else kinds_form, e)
-    return render(
-        request,
-        "accounts/operator_edit.html",
-        {"operator": operator, "kinds_form": kinds_form, "password_form": password_form},
-    )
+            add_service_errors(form, e)
+        else:
+            return redirect("unit:operators")
+    context = {
+        "operator": operator,
+        "kinds_form": forms["kinds"],
+        "password_form": forms["password"],
+    }
+    return render(request, "accounts/operator_edit.html", context)
 
 
 @require_POST

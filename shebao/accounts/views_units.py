@@ -1,32 +1,22 @@
 """The back office's unit pages: search, counter registration (柜台登记), a unit's online
 registration with its operators, issuing a 网报注册码 and revoking the registration."""
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from shebao.accounts.services import (
-    active_online_registration,
-    online_registration_revoke,
-    registration_code_issue,
-)
+from shebao.accounts.forms import UnitSearchForm
+from shebao.accounts.selectors import active_online_registration, registration_operators
+from shebao.accounts.services import online_registration_revoke, registration_code_issue
 from shebao.registry import selectors
 from shebao.registry.forms import CounterUnitForm
 from shebao.registry.services import unit_create
 from shebao.web.decorators import hall_required
-from shebao.web.forms import StyledForm, add_service_errors
+from shebao.web.forms import add_service_errors
 
 PAGE_SIZE = 20
-
-
-# --- back office: units ------------------------------------------------------------------------
-
-
-class UnitSearchForm(StyledForm):
-    q = forms.CharField(label="单位编号、信用代码或名称", required=False, max_length=100)
 
 
 @hall_required("staff")
@@ -60,11 +50,7 @@ def staff_unit_new(request):
 def staff_unit(request, unit_no: str):
     unit = selectors.staff_unit_get(request.user, unit_no)
     registration = active_online_registration(unit)
-    operators = (
-        registration.operators.order_by("-is_unit_admin", "operator_account")
-        if registration
-        else []
-    )
+    operators = registration_operators(registration)
     return render(
         request,
         "registry/staff_unit.html",

@@ -1,6 +1,7 @@
 """Business kinds plug into the filing workflow through a handler. The registry maps a kind to
 its handler's dotted path, so the workflow never imports the domain apps at load time."""
 
+from django.core.exceptions import PermissionDenied
 from django.utils.module_loading import import_string
 
 HANDLERS = {
@@ -9,11 +10,11 @@ HANDLERS = {
     "stop": "shebao.registry.enrolment.kinds.StopHandler",
     "transfer_out": "shebao.registry.enrolment.kinds.TransferOutHandler",
     "transfer_in": "shebao.registry.enrolment.kinds.TransferInHandler",
-    "person_key_change": "shebao.registry.changes.services.PersonKeyChangeHandler",
-    "person_general_change": "shebao.registry.changes.services.PersonGeneralChangeHandler",
-    "person_lock": "shebao.registry.changes.services.PersonLockHandler",
-    "unit_general_change": "shebao.registry.changes.services.UnitGeneralChangeHandler",
-    "unit_key_change": "shebao.registry.changes.services.UnitKeyChangeHandler",
+    "person_key_change": "shebao.registry.changes.kinds.PersonKeyChangeHandler",
+    "person_general_change": "shebao.registry.changes.kinds.PersonGeneralChangeHandler",
+    "person_lock": "shebao.registry.changes.kinds.PersonLockHandler",
+    "unit_general_change": "shebao.registry.changes.kinds.UnitGeneralChangeHandler",
+    "unit_key_change": "shebao.registry.changes.kinds.UnitKeyChangeHandler",
     "wage_annual": "shebao.contributions.wages.kinds.AnnualWageHandler",
     "wage_monthly": "shebao.contributions.wages.kinds.MonthlyWageHandler",
     "back_pay": "shebao.contributions.backpay.kinds.BackPayHandler",
@@ -52,10 +53,8 @@ class FilingHandler:
     def check_permission(self, *, actor, unit) -> None:
         """Unit kinds: an active operator of the unit allowed to file this business kind.
         Another unit's filing is answered by the selectors with 404 before we get here."""
-        from django.core.exceptions import PermissionDenied
-
         if (
-            getattr(actor, "kind", None) != "operator"
+            not getattr(actor, "is_operator", False)
             or unit is None
             or actor.unit_id != unit.pk
             or not actor.may_file(self.business_kind)

@@ -3,6 +3,8 @@
 from django.db import models
 from django.db.models import Q
 
+from shebao.filings.kinds import handler_for
+
 
 class FilingKind(models.TextChoices):
     UNIT_REGISTRATION = "unit_registration", "单位首次参保登记"
@@ -160,8 +162,6 @@ class FilingMaterial(models.Model):
     @property
     def label(self) -> str:
         """What the material is (e.g. 营业执照), from the filing kind's list of materials."""
-        from shebao.filings.kinds import handler_for
-
         handler = handler_for(self.filing.kind)
         labels = {**getattr(handler, "optional_materials", {}), **handler.required_materials}
         return labels.get(self.slot, self.slot)

@@ -2,11 +2,19 @@
 
 from datetime import timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from shebao.filings.models import Filing, FilingMaterial, FilingState, FilingStep
+from shebao.filings.kinds import HANDLERS, ReviewPolicy, handler_for
+from shebao.filings.models import (
+    Filing,
+    FilingKind,
+    FilingMaterial,
+    FilingState,
+    FilingStep,
+    RegionFilingRule,
+)
 
 WAITING_CHOICES = {
     "": "不限",
@@ -74,9 +82,9 @@ def material_for_request(request, material_id: int) -> FilingMaterial:
     filing = material.filing
     user = request.user
     if user.is_authenticated:
-        if user.kind == "staff" and user.regions.filter(pk=filing.region_id).exists():
+        if user.is_staff_member and user.regions.filter(pk=filing.region_id).exists():
             return material
-        if user.kind == "operator" and filing.unit_id and filing.unit_id == user.unit_id:
+        if user.is_operator and filing.unit_id and filing.unit_id == user.unit_id:
             return material
     if filing.serial_no in request.session.get("registration_serials", []):
         return material
@@ -112,3 +120,42 @@ def unit_filing_get(actor, serial_no: str) -> Filing:
         return unit_filings(actor).select_related("unit", "region").get(serial_no=serial_no)
     except Filing.DoesNotExist:
         raise Http404 from None
+
+
+def with_row_counts(qs: QuerySet[Filing]) -> QuerySet[Filing]:
+    """Each filing with its number of rows (``n_rows``) and of refused rows (``n_refused``)."""
+    return qs.annotate(
+        n_rows=Count("rows"), n_refused=Count("rows", filter=Q(rows__result="refused"))
+    )
+
+
+def review_page(filing: Filing) -> dict:
+    """What the review page shows of a filing: its rows and payload as the kind's handler
+    shows them, materials and steps."""
+    handler = handler_for(filing.kind)
+    return {
+        "filing": filing,
+        "rows": [{"row": r, "fields": handler.row_display(r)} for r in filing.rows.all()],
+        "refuse_inputs": filing.state == FilingState.SUBMITTED,
+        "payload_rows": handler.display_rows(filing.payload) if not handler.uses_rows else [],
+        "materials": filing.materials.all(),
+        "steps": filing_progress(filing),
+    }
+
+
+def region_rule_kinds() -> list[tuple[str, str]]:
+    """The kinds whose review depends on the region's rule (ReviewPolicy.REGION)."""
+    return [
+        (k, FilingKind(k).label)
+        for k in HANDLERS
+        if handler_for(k).review_policy == ReviewPolicy.REGION
+    ]
+
+
+def region_rules_grid(regions, kinds: list[tuple[str, str]]) -> list:
+    """Per region (the staff member's): (region, [(kind, approved on submit?)])."""
+    current = {
+        (rule.region_id, rule.kind): rule.auto_approve
+        for rule in RegionFilingRule.objects.filter(region__in=regions)
+    }
+    return [(r, [(k, current.get((r.code, k), False)) for k, _ in kinds]) for r in regions]

@@ -4,6 +4,7 @@ Each business kind plugs in through a handler (filings/kinds.py) that validates 
 and applies an approved filing. Every step is kept as a FilingStep and an audit row."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
@@ -50,8 +51,6 @@ def _locked(filing_id: int) -> Filing:
 
 
 def _store_materials(filing: Filing, materials: dict[str, CheckedMaterial]) -> None:
-    from django.core.files.base import ContentFile
-
     for slot, checked in materials.items():
         for old in FilingMaterial.objects.filter(filing=filing, slot=slot):
             # the replaced file leaves storage once the new one is committed
@@ -286,7 +285,7 @@ def filing_cancel(*, actor, filing: Filing) -> Filing:
 
 def _staff_may_review(actor, filing: Filing) -> bool:
     return (
-        getattr(actor, "kind", None) == "staff"
+        getattr(actor, "is_staff_member", False)
         and actor.is_active
         and actor.regions.filter(pk=filing.region_id).exists()
     )
@@ -373,7 +372,7 @@ def filing_approve(
 ) -> Filing:
     """Approve under a row lock: two reviewers can never both decide the same filing.
     `refused` maps row ids to the reason each refused person is listed with."""
-    if getattr(actor, "kind", None) != "staff":
+    if not getattr(actor, "is_staff_member", False):
         raise PermissionDenied("只有经办人员可以审核")
     _check_reviewer(actor, filing_id, "filing.approve")
     with transaction.atomic():
@@ -383,7 +382,7 @@ def filing_approve(
 
 
 def filing_return(*, actor, filing_id: int, reason: str) -> Filing:
-    if getattr(actor, "kind", None) != "staff":
+    if not getattr(actor, "is_staff_member", False):
         raise PermissionDenied("只有经办人员可以审核")
     reason = (reason or "").strip()
     if not reason:
@@ -412,7 +411,7 @@ def filing_return(*, actor, filing_id: int, reason: str) -> Filing:
 
 def region_rules_set(*, actor, rules: dict[tuple[str, str], bool]) -> None:
     """Staff set, for their own regions, which kinds normal units get approved on submit."""
-    allowed = set(actor.regions.values_list("code", flat=True)) if actor.kind == "staff" else set()
+    allowed = set(actor.regions.values_list("code", flat=True)) if actor.is_staff_member else set()
     if any(region not in allowed for region, _ in rules):
         audit_record(actor=actor, action="region_rules.set", outcome=AuditEntry.Outcome.DENIED)
         raise PermissionDenied("只能设置本人经办统筹区的审核规则")

@@ -1,6 +1,5 @@
-"""Staff review queue and review page; material downloads."""
+"""Staff review queue and review page; material downloads; the regions' review rules."""
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -9,34 +8,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from shebao.filings import selectors, services
-from shebao.filings.kinds import handler_for
-from shebao.filings.models import FilingKind, FilingState, RegionFilingRule
+from shebao.filings.forms import QueueFilterForm, ReturnForm
+from shebao.filings.models import FilingState
 from shebao.web.decorators import hall_required
-from shebao.web.forms import StyledForm
 
 PAGE_SIZE = 20
-
-
-class QueueFilterForm(StyledForm):
-    region = forms.ChoiceField(label="统筹区", required=False)
-    kind = forms.ChoiceField(
-        label="业务类型", required=False, choices=[("", "全部")] + FilingKind.choices
-    )
-    unit = forms.CharField(label="单位/流水号", required=False, max_length=50)
-    waiting_days = forms.ChoiceField(
-        label="等待时间", required=False, choices=list(selectors.WAITING_CHOICES.items())
-    )
-    state = forms.ChoiceField(
-        label="状态",
-        required=False,
-        choices=[("submitted", "待审核"), ("", "全部")] + FilingState.choices[2:],
-    )
-
-    def __init__(self, *args, actor, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["region"].choices = [("", "全部")] + [
-            (r.code, r.name) for r in actor.regions.all()
-        ]
 
 
 @hall_required("staff")
@@ -54,10 +30,31 @@ def queue(request):
     )
 
 
-class ReturnForm(StyledForm):
-    reason = forms.CharField(
-        label="回退原因", max_length=500, widget=forms.Textarea(attrs={"rows": 3})
-    )
+def _refused_rows(post) -> dict[int, str]:
+    """Row id -> reason of each row the reviewer refuses (the ``refuse_<id>`` inputs)."""
+    return {
+        int(key.removeprefix("refuse_")): value.strip()
+        for key, value in post.items()
+        if key.startswith("refuse_") and key[7:].isdigit() and value.strip()
+    }
+
+
+def _decide(request, filing, return_form) -> str:
+    """Approve or return; the success message, or "" when nothing was decided."""
+    action = request.POST.get("action")
+    if action == "approve":
+        services.filing_approve(
+            actor=request.user,
+            filing_id=filing.pk,
+            note=request.POST.get("note", ""),
+            refused=_refused_rows(request.POST),
+        )
+        return f"业务 {filing.serial_no} 已审核通过"
+    if action == "return" and return_form.is_valid():
+        reason = return_form.cleaned_data["reason"]
+        services.filing_return(actor=request.user, filing_id=filing.pk, reason=reason)
+        return f"业务 {filing.serial_no} 已回退"
+    return ""
 
 
 @hall_required("staff")
@@ -65,47 +62,17 @@ def review(request, serial_no: str):
     filing = selectors.staff_filing_get(request.user, serial_no)
     return_form = ReturnForm(request.POST or None)
     if request.method == "POST":
-        action = request.POST.get("action")
         try:
-            if action == "approve":
-                refused = {
-                    int(key.removeprefix("refuse_")): value.strip()
-                    for key, value in request.POST.items()
-                    if key.startswith("refuse_") and key[7:].isdigit() and value.strip()
-                }
-                services.filing_approve(
-                    actor=request.user,
-                    filing_id=filing.pk,
-                    note=request.POST.get("note", ""),
-                    refused=refused,
-                )
-                messages.success(request, f"业务 {serial_no} 已审核通过")
-                return redirect("staff:queue")
-            if action == "return" and return_form.is_valid():
-                services.filing_return(
-                    actor=request.user,
-                    filing_id=filing.pk,
-                    reason=return_form.cleaned_data["reason"],
-                )
-                messages.success(request, f"业务 {serial_no} 已回退")
-                return redirect("staff:queue")
+            done = _decide(request, filing, return_form)
         except ValidationError as e:
             messages.error(request, "；".join(e.messages))
             filing.refresh_from_db()
-    handler = handler_for(filing.kind)
-    return render(
-        request,
-        "filings/review.html",
-        {
-            "filing": filing,
-            "rows": [{"row": r, "fields": handler.row_display(r)} for r in filing.rows.all()],
-            "refuse_inputs": filing.state == FilingState.SUBMITTED,
-            "payload_rows": handler.display_rows(filing.payload) if not handler.uses_rows else [],
-            "materials": filing.materials.all(),
-            "steps": selectors.filing_progress(filing),
-            "return_form": return_form,
-        },
-    )
+        else:
+            if done:
+                messages.success(request, done)
+                return redirect("staff:queue")
+    context = {**selectors.review_page(filing), "return_form": return_form}
+    return render(request, "filings/review.html", context)
 
 
 def material_file(request, material_id: int):
@@ -146,13 +113,7 @@ def approve_many(request):
 @hall_required("staff")
 def region_rules(request):
     """Per region: which kinds of the REGION policy normal units get approved on submit."""
-    from shebao.filings.kinds import HANDLERS, ReviewPolicy
-
-    kinds = [
-        (k, FilingKind(k).label)
-        for k in HANDLERS
-        if handler_for(k).review_policy == ReviewPolicy.REGION
-    ]
+    kinds = selectors.region_rule_kinds()
     regions = list(request.user.regions.all())
     if request.method == "POST":
         wanted = set(request.POST.getlist("auto"))
@@ -162,9 +123,5 @@ def region_rules(request):
         )
         messages.success(request, "审核规则已保存")
         return redirect("staff:region_rules")
-    current = {
-        (rule.region_id, rule.kind): rule.auto_approve
-        for rule in RegionFilingRule.objects.filter(region__in=regions)
-    }
-    grid = [(r, [(k, current.get((r.code, k), False)) for k, _ in kinds]) for r in regions]
+    grid = selectors.region_rules_grid(regions, kinds)
     return render(request, "filings/region_rules.html", {"kinds": kinds, "grid": grid})

@@ -1,48 +1,25 @@
 """The unit hall's filing pages: 待办 (to do), 已办 (done), the progress page of one filing
 (办事进度) and submitting / deleting several at once (seed 001 申报业务提交)."""
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
 from shebao.filings import selectors, services
+from shebao.filings.forms import UnitFilingFilter
 from shebao.filings.kinds import handler_for
-from shebao.filings.models import FilingKind, FilingState
+from shebao.filings.models import FilingState
 from shebao.web.decorators import hall_required
-from shebao.web.forms import StyledForm
 
 PAGE_SIZE = 20
-UNIT_KINDS = [(k, label) for k, label in FilingKind.choices if k != FilingKind.UNIT_REGISTRATION]
-
-
-class UnitFilingFilter(StyledForm):
-    kind = forms.ChoiceField(label="业务类型", required=False, choices=[("", "全部"), *UNIT_KINDS])
-    state = forms.ChoiceField(
-        label="状态",
-        required=False,
-        choices=[
-            ("", "全部"),
-            (FilingState.SUBMITTED, "审核中"),
-            (FilingState.APPROVED, "已办结"),
-            (FilingState.CANCELLED, "已退单"),
-        ],
-    )
-
-
-def _with_counts(qs):
-    return qs.annotate(
-        n_rows=Count("rows"), n_refused=Count("rows", filter=Q(rows__result="refused"))
-    )
 
 
 def _list(request, qs, template, form):
-    page = Paginator(_with_counts(qs), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.with_row_counts(qs), PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, template, {"page": page, "form": form, "query": query.urlencode()})

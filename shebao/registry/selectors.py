@@ -1,6 +1,6 @@
 """Reads on the registry, scoped by the actor."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from shebao.registry.models import Enrolment, Unit
@@ -25,8 +25,6 @@ def staff_unit_get(actor, unit_no: str) -> Unit:
 
 def unit_enrolment_summary(unit: Unit) -> dict:
     """Headcount per insurance type of a unit's open enrolments."""
-    from django.db.models import Count
-
     rows = (
         Enrolment.objects.filter(unit=unit, stop_period__isnull=True)
         .values("insurance_type")

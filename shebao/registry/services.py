@@ -1,4 +1,5 @@
-"""Writes on the registry: units (by approved registration or at the counter) and persons."""
+"""Writes on the registry: units (by approved registration or at the counter), with the insurance
+types a unit type starts with."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -7,12 +8,10 @@ from shebao.core.audit import audit_record
 from shebao.core.ids import (
     normalize_resident_id,
     normalize_uscc,
-    resident_id_birth_date,
-    resident_id_sex,
 )
-from shebao.core.models import AuditEntry
-from shebao.core.sequences import next_person_no, next_unit_no
-from shebao.registry.models import InsuranceType, Person, Unit, UnitType, UnitTypeDefault
+from shebao.core.sequences import next_unit_no
+from shebao.registry import access
+from shebao.registry.models import InsuranceType, Unit, UnitType, UnitTypeDefault
 
 FALLBACK_DEFAULTS = {  # DOMAIN §2, used when a region has no row of its own
     UnitType.ENTERPRISE: ["110", "210", "310", "410"],
@@ -48,20 +47,14 @@ def default_insurance_types(region, unit_type: str) -> list[str]:
 
 
 def _staff_in_region(actor, region) -> bool:
-    return getattr(actor, "kind", None) == "staff" and actor.regions.filter(pk=region.pk).exists()
+    return access.is_staff_member(actor) and actor.regions.filter(pk=region.pk).exists()
 
 
 def unit_create(*, actor, region, fields: dict) -> Unit:
     """A unit enters the registry with its unit number. Called by the approval of a first
     registration (inside its transaction) or by staff at the counter."""
     if not _staff_in_region(actor, region):
-        audit_record(
-            actor=actor,
-            action="unit.create",
-            outcome=AuditEntry.Outcome.DENIED,
-            object_type="unit",
-            region=region,
-        )
+        access.deny(actor, action="unit.create", object_type="unit", region=region)
         raise PermissionDenied("只有本统筹区的经办人员可以登记单位")
     data = {k: v for k, v in fields.items() if k in UNIT_FIELDS}
     errors = {}
@@ -91,25 +84,3 @@ def unit_create(*, actor, region, fields: dict) -> Unit:
         raise ValidationError({"uscc": "该统一社会信用代码已登记参保"}) from None
     audit_record(actor=actor, action="unit.create", obj=unit, region=region)
     return unit
-
-
-def person_create(*, actor, region, fields: dict) -> Person:
-    """建档: a person enters the registry (birth date and sex derived from the ID number)."""
-    if not _staff_in_region(actor, region):
-        raise PermissionDenied("只有本统筹区的经办人员可以建档")
-    id_number = normalize_resident_id(fields["id_number"])
-    data = {
-        k: v
-        for k, v in fields.items()
-        if k in {"name", "ethnicity", "hukou", "first_work_date", "mobile", "address"}
-    }
-    with transaction.atomic():
-        person = Person.objects.create(
-            person_no=next_person_no(region.code),
-            id_number=id_number,
-            birth_date=resident_id_birth_date(id_number),
-            sex=resident_id_sex(id_number),
-            **data,
-        )
-        audit_record(actor=actor, action="person.create", obj=person, region=region)
-    return person

@@ -1,15 +1,12 @@
 """The unit hall's queries (seed 004 信息查询): the roster (参保职工名单), one person's enrolment
-history, the enrolment list (增员表) of a period, and their Excel exports.
+history, the enrolment list (增员表) of a period (their Excel exports are in ``exports.py``).
 
 Every read is scoped by the operator's unit and needs the 查询打印 permission. A roster page is
 ONE query of the roster read model (``RosterEntry``, kept by ``shebao.registry.roster`` in the
 transactions that change enrolments and persons): one row per person and unit with the
 insurance types folded into a bit mask, read through the index on (unit, open, person number);
 the number of rows comes with them as ``COUNT(*) OVER ()``; no query per row, no second pass
-for the count, no grouping of the unit's enrolments and no scan of the region's persons.
-
-The exports are the only writes here: each records one audit row (``roster.export`` or
-``roster.export_full``, ``roster_additions.export`` or ``roster_additions.export_full``)."""
+for the count, no grouping of the unit's enrolments and no scan of the region's persons."""
 
 from __future__ import annotations
 
@@ -20,7 +17,6 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
-from django.db import transaction
 from django.db.models import (
     Case,
     Exists,
@@ -38,12 +34,11 @@ from django.db.models import (
 )
 from django.http import Http404
 
-from shebao.core.audit import audit_record
-from shebao.core.excel import build_xlsx
 from shebao.core.ids import mask_id_number, normalize_resident_id
 from shebao.core.periods import Period
 from shebao.filings.business import BusinessKind
 from shebao.filings.models import Filing, FilingRow
+from shebao.registry import access
 from shebao.registry.models import Enrolment, InsuranceType, Person, RosterEntry
 from shebao.registry.roster import TYPE_BITS
 
@@ -95,7 +90,7 @@ _ID_LIKE = re.compile(r"[0-9]{15}|[0-9]{17}[0-9X]")
 
 def check_query_permission(actor) -> None:
     """Unit operators need the 查询打印 permission (unit administrators have every permission)."""
-    if getattr(actor, "kind", None) != "operator" or not actor.unit_id:
+    if not access.is_operator(actor) or not actor.unit_id:
         raise PermissionDenied("只有单位经办人可以查询本单位参保人员")
     if not actor.may_file(BusinessKind.QUERY):
         raise PermissionDenied("您没有查询打印的权限，请联系本单位管理员")
@@ -220,7 +215,7 @@ ROSTER_COLUMNS = (
 
 class RosterRow:
     """A roster row as pages and exports show it: the ``ROSTER_COLUMNS`` values (and
-    ``total_rows`` on a page) as attributes, decorated by ``_decorate``. Plain values read
+    ``total_rows`` on a page) as attributes, decorated by ``decorate``. Plain values read
     with ``values_list``: no model instance is needed to show them."""
 
     def __init__(self, values):
@@ -241,17 +236,13 @@ def types_label(mask: int | None) -> str:
     return "、".join(TYPE_SHORT[t] for t, b in TYPE_BITS.items() if (mask or 0) & b)
 
 
-def types_of(mask: int | None) -> list[str]:
-    return [t for t, b in TYPE_BITS.items() if (mask or 0) & b]
-
-
 STATUS_LABELS = dict(Enrolment.Status.choices)
 SEX_LABELS = dict(Person.Sex.choices)
 MIXED_STATUS_LABEL = "部分险种暂停缴费"
 STOPPED_LABEL = "已停保"
 
 
-def _decorate(rows, stopped: bool) -> list[RosterRow]:
+def decorate(rows, stopped: bool) -> list[RosterRow]:
     """What a page or an export shows, computed once per row in Python (no per-row template
     filters): the types and status as words, the masked ID number, the sex, the wage text."""
     rows = list(rows)
@@ -315,76 +306,7 @@ def roster_page(actor, f: RosterFilter, page_number) -> Page:
     else:
         total = 0
     paginator = _KnownCountPaginator(qs, size, count=total)
-    return Page(_decorate(rows, f.stopped), number, paginator)
-
-
-ROSTER_HEADER = [
-    "个人编号",
-    "姓名",
-    "证件号码",
-    "性别",
-    "参保险种",
-    "参保状态",
-    "参保年月",
-    "停保年月",
-    "缴费工资",
-]
-
-
-def _export_id(id_number: str, full: bool) -> str:
-    return id_number if full else mask_id_number(id_number)
-
-
-def roster_export(*, actor, f: RosterFilter, full: bool = False) -> bytes:
-    """The roster of the current filter as Excel; ID numbers masked unless ``full``.
-    Every export is audited."""
-    rows = _decorate(
-        (RosterRow(v) for v in roster_queryset(actor, f).values_list(*ROSTER_COLUMNS)), f.stopped
-    )
-    content = build_xlsx(
-        [
-            (
-                "参保职工名单",
-                ROSTER_HEADER,
-                (
-                    [
-                        p.person_no,
-                        p.name,
-                        _export_id(p.id_number, full),
-                        p.sex_label,
-                        p.types_label,
-                        p.status_label,
-                        str(p.start_period_min),
-                        str(p.stop_period_max) if f.stopped and p.stop_period_max else "",
-                        _money(p.wage),
-                    ]
-                    for p in rows
-                ),
-            )
-        ]
-    )
-    unit = actor.unit
-    with transaction.atomic():
-        audit_record(
-            actor=actor,
-            action="roster.export_full" if full else "roster.export",
-            obj=unit,
-            detail={
-                "rows": len(rows),
-                "full": full,
-                "insurance_type": f.insurance_type,
-                "status": dict(RosterStatus.choices)[f.status],
-                "search": f.search.label,
-            },
-        )
-    return content
-
-
-def _money(value) -> float | None:
-    """Wage bases are written as numbers with two decimals (display only, no arithmetic)."""
-    if value is None:
-        return None
-    return float(Decimal(value).quantize(Decimal("0.01")))
+    return Page(decorate(rows, f.stopped), number, paginator)
 
 
 # --- one person --------------------------------------------------------------------------------
@@ -501,62 +423,3 @@ def additions_queryset(actor, period: Period) -> QuerySet[Person]:
         .only("person_no", "name", "id_type", "id_number", "sex", "birth_date")
         .order_by("person_no")
     )
-
-
-ADDITIONS_HEADER = [
-    "序号",
-    "个人编号",
-    "姓名",
-    "证件类型",
-    "证件号码",
-    "性别",
-    "出生日期",
-    "参保险种",
-    "参保年月",
-    "缴费工资",
-    "用工形式",
-    "补缴标志",
-]
-
-
-def additions_export(*, actor, period: Period, full: bool = False) -> bytes:
-    """增员表 of ``period`` as Excel (ID numbers masked unless ``full``); audited. A period
-    without additions is a ValidationError on the period."""
-    rows = list(additions_queryset(actor, period))
-    if not rows:
-        raise ValidationError({"period": f"{period.label}没有增员人员"})
-    sexes, id_types = dict(Person.Sex.choices), dict(Person.IdType.choices)
-    scopes = dict(Enrolment.Scope.choices)
-    content = build_xlsx(
-        [
-            (
-                f"增员表{period}",
-                ADDITIONS_HEADER,
-                (
-                    [
-                        n,
-                        p.person_no,
-                        p.name,
-                        id_types.get(p.id_type, ""),
-                        _export_id(p.id_number, full),
-                        sexes.get(p.sex, ""),
-                        p.birth_date.isoformat(),
-                        types_label(p.type_mask),
-                        str(period),
-                        _money(p.wage),
-                        scopes.get(p.scope, ""),
-                        "是" if p.back_pay else "否",
-                    ]
-                    for n, p in enumerate(rows, start=1)
-                ),
-            )
-        ]
-    )
-    with transaction.atomic():
-        audit_record(
-            actor=actor,
-            action="roster_additions.export_full" if full else "roster_additions.export",
-            obj=actor.unit,
-            detail={"period": str(period), "rows": len(rows), "full": full},
-        )
-    return content

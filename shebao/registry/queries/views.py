@@ -7,7 +7,6 @@ redirect and every link carry only the filter, sort and page parameters."""
 from html import escape
 from urllib.parse import quote, urlencode
 
-from django import forms
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,87 +15,27 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shebao.core.excel import xlsx_response
-from shebao.registry.models import InsuranceType
+from shebao.registry.queries import exports
 from shebao.registry.queries import selectors as queries
+from shebao.registry.queries.forms import (
+    AdditionsForm,
+    RosterFilterForm,
+    RosterSearchForm,
+    filters_from_query,
+    mark_invalid,
+)
 from shebao.web.decorators import hall_required
-from shebao.web.forms import StyledForm, add_service_errors
+from shebao.web.forms import add_service_errors
 
 SEARCH_SESSION_KEY = "roster_search"
 _PERSON_NO_SLOT = "0person0"  # stands for the person number in the reversed detail URL
 PARAMS_SESSION_KEY = "roster_params"  # filter and sort of the last roster page, for 返回
-TYPE_CHOICES = [("", "全部险种"), *InsuranceType.choices]
 SORT_COLUMNS = [  # (label, sort key) of the sortable headers
     ("个人编号", "person_no"),
     ("姓名", "name"),
     ("参保年月", "start"),
     ("缴费工资", "wage"),
 ]
-
-
-def _attrs_html(attrs: dict) -> str:
-    """HTML attributes as Django's ``django/forms/widgets/attrs.html`` writes them."""
-    return "".join(
-        f" {key}" if value is True else f' {key}="{escape(str(value))}"'
-        for key, value in attrs.items()
-        if value is not False and value is not None
-    )
-
-
-class _PlainSelect(forms.Select):
-    """The same ``<select>`` as Django's, joined in Python: the roster page renders its form on
-    every load, and the template engine's select (one included template per option and per
-    attribute list) cost about a millisecond a page, more than the page's 50 rows."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        chosen = set(self.format_value(value))
-        options = "".join(
-            f'<option value="{escape(str(v))}"{" selected" if str(v) in chosen else ""}>'
-            f"{escape(str(label))}</option>"
-            for v, label in self.choices
-        )
-        final = self.build_attrs(self.attrs, attrs)
-        return mark_safe(f'<select name="{escape(name)}"{_attrs_html(final)}>{options}</select>')  # noqa: S308
-
-
-class _PlainTextInput(forms.TextInput):
-    """Django's text ``<input>``, joined in Python (see ``_PlainSelect``)."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        value = self.format_value(value)
-        shown = "" if value is None else f' value="{escape(str(value))}"'
-        final = self.build_attrs(self.attrs, attrs)
-        return mark_safe(f'<input type="text" name="{escape(name)}"{shown}{_attrs_html(final)}>')  # noqa: S308
-
-
-class RosterFilterForm(StyledForm):
-    """The GET parameters of the roster: filter, sort and page (never the search)."""
-
-    insurance_type = forms.ChoiceField(
-        label="险种", required=False, choices=TYPE_CHOICES, widget=_PlainSelect
-    )
-    status = forms.ChoiceField(
-        label="参保状态",
-        required=False,
-        choices=queries.RosterStatus.choices,
-        widget=_PlainSelect,
-    )
-    sort = forms.ChoiceField(
-        label="排序", required=False, choices=[(k, k) for k in queries.ROSTER_SORTS]
-    )
-
-
-class RosterSearchForm(RosterFilterForm):
-    """The POSTed query form: the search text with the filter."""
-
-    q = forms.CharField(
-        label="姓名、证件号码或个人编号",
-        required=False,
-        max_length=50,
-        widget=_PlainTextInput(
-            attrs={"autocomplete": "off", "placeholder": "姓名、证件号码或个人编号"}
-        ),
-    )
-    field_order = ["q", "insurance_type", "status", "sort"]
 
 
 def _filter_params(data: dict) -> dict:
@@ -125,23 +64,32 @@ def _current_filter(request, data: dict) -> queries.RosterFilter:
     )
 
 
-# The values RosterFilterForm accepts, per field (blank included: none is required).
-_FILTER_VALUES = {
-    name: {"", *(str(value) for value, _ in field.choices)}
-    for name, field in RosterFilterForm.base_fields.items()
-}
+def _search_posted(request):
+    """A new search (or 清除条件): the redirect to GET, or None with the invalid form."""
+    if request.POST.get("clear"):
+        request.session.pop(SEARCH_SESSION_KEY, None)
+        return redirect(reverse("unit:roster")), None
+    form = RosterSearchForm(request.POST)
+    if not form.is_valid():
+        return None, form
+    request.session[SEARCH_SESSION_KEY] = form.cleaned_data["q"].strip()
+    return redirect(_roster_url(_filter_params(form.cleaned_data))), form
 
 
-def _get_filters(request) -> dict:
-    """The filter and sort in the URL as RosterFilterForm cleans them (one invalid value: none
-    of them), checked against the same choices without building the form on every load."""
-    data = {}
-    for name, allowed in _FILTER_VALUES.items():
-        value = request.GET.get(name, "")
-        if value not in allowed:
-            return {}
-        data[name] = value
-    return data
+def _roster_context(form, page, f: queries.RosterFilter, params: dict) -> dict:
+    if form is None:
+        shown = f.search.value if f.search.kind in ("name", "person_no") else ""
+        form = RosterSearchForm(initial={**params, "q": shown})
+    return {
+        "form": form,
+        "page": page,
+        "filter": f,
+        "search_label": f.search.label,
+        "search_is_id": f.search.kind == "id",
+        "query": urlencode(params),
+        "sort_links": _sort_links(params, f.sort),
+        "rows_html": _rows_html(page, f.stopped),
+    }
 
 
 @require_http_methods(["GET", "POST"])
@@ -151,38 +99,19 @@ def roster(request):
     POST: a new search (or 清除条件), then a redirect to GET without the search text."""
     queries.check_query_permission(request.user)
     form = None
-    data = _get_filters(request)
     if request.method == "POST":
-        if request.POST.get("clear"):
-            request.session.pop(SEARCH_SESSION_KEY, None)
-            return redirect(reverse("unit:roster"))
-        form = RosterSearchForm(request.POST)
-        if form.is_valid():
-            request.session[SEARCH_SESSION_KEY] = form.cleaned_data["q"].strip()
-            return redirect(_roster_url(_filter_params(form.cleaned_data)))
+        response, form = _search_posted(request)
+        if response is not None:
+            return response
+    data = filters_from_query(request.GET)
     f = _current_filter(request, data)
     page = queries.roster_page(request.user, f, request.GET.get("page"))
     params = _filter_params(data)
     request.session[PARAMS_SESSION_KEY] = (
         {**params, "page": page.number} if page.number > 1 else params
     )
-    if form is None:
-        shown = f.search.value if f.search.kind in ("name", "person_no") else ""
-        form = RosterSearchForm(initial={**params, "q": shown})
-    return render(
-        request,
-        "registry/queries/roster.html",
-        {
-            "form": form,
-            "page": page,
-            "filter": f,
-            "search_label": f.search.label,
-            "search_is_id": f.search.kind == "id",
-            "query": urlencode(params),
-            "sort_links": _sort_links(params, f.sort),
-            "rows_html": _rows_html(page, f.stopped),
-        },
-    )
+    context = _roster_context(form, page, f, params)
+    return render(request, "registry/queries/roster.html", context)
 
 
 # One table row of the roster. The rows are the page's bulk (50 of them, ten cells each): joined
@@ -201,7 +130,7 @@ _WARN = '<span class="text-warning-emphasis">{}</span>'
 
 
 def _rows_html(page, stopped: bool) -> str:
-    """The ``<tr>`` of the page's rows (decorated by ``queries._decorate``), as safe HTML."""
+    """The ``<tr>`` of the page's rows (decorated by ``queries.decorate``), as safe HTML."""
     # One reverse for the page's person links instead of one {% url %} per row.
     person_url = reverse("unit:roster_person", args=[_PERSON_NO_SLOT])
     parts = []
@@ -255,7 +184,7 @@ def roster_export(request):
     data = form.cleaned_data if form.is_valid() else {}
     f = _current_filter(request, data)
     full = request.POST.get("full") == "1"
-    content = queries.roster_export(actor=request.user, f=f, full=full)
+    content = exports.roster_export(actor=request.user, f=f, full=full)
     today = timezone.localdate().strftime("%Y%m%d")
     return xlsx_response(f"参保职工名单_{request.user.unit.unit_no}_{today}.xlsx", content)
 
@@ -275,26 +204,6 @@ def roster_person(request, person_no: str):
     )
 
 
-class AdditionsForm(StyledForm):
-    period = forms.CharField(
-        label="参保年月", max_length=20, help_text="格式为 yyyyMM，例如 202408"
-    )
-    full = forms.BooleanField(label="完整导出（导出完整证件号码，将记入审计日志）", required=False)
-
-    def clean_period(self):
-        return queries.parse_period(self.cleaned_data["period"])
-
-
-def _mark_invalid(form) -> None:
-    """Errors added after validation get the same styling as the form's own."""
-    for name in form.errors:
-        if name in form.fields:
-            attrs = form.fields[name].widget.attrs
-            if "is-invalid" not in attrs.get("class", ""):
-                attrs["class"] = attrs.get("class", "") + " is-invalid"
-                attrs["aria-invalid"] = "true"
-
-
 @require_http_methods(["GET", "POST"])
 @hall_required("operator")
 def roster_additions(request):
@@ -305,12 +214,12 @@ def roster_additions(request):
         if form.is_valid():
             period = form.cleaned_data["period"]
             try:
-                content = queries.additions_export(
+                content = exports.additions_export(
                     actor=request.user, period=period, full=form.cleaned_data["full"]
                 )
             except ValidationError as e:
                 add_service_errors(form, e)
-                _mark_invalid(form)
+                mark_invalid(form)
             else:
                 return xlsx_response(f"增员表_{request.user.unit.unit_no}_{period}.xlsx", content)
     else:
