@@ -4,12 +4,14 @@ only prints the sign-in details."""
 
 import random
 from datetime import date
+from decimal import Decimal as D
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from shebao.accounts.models import UnitOnlineRegistration, User
 from shebao.accounts.services import operator_internal_username
+from shebao.contributions.models import ParameterSet, RegionPolicy
 from shebao.core.ids import make_resident_id, make_uscc
 from shebao.core.models import Region
 from shebao.core.sequences import next_person_no
@@ -180,10 +182,6 @@ class Command(BaseCommand):
 
     def demo_parameters(self, regions):
         """Invented but plausible parameter sets for the seeds' cities (status 演示数据)."""
-        from decimal import Decimal as D
-
-        from shebao.contributions.models import ParameterSet, RegionPolicy
-
         for code, _name, is_demo, _places in REGIONS:
             RegionPolicy.objects.get_or_create(region=regions[code])
             if not is_demo:
