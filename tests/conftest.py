@@ -9,15 +9,10 @@ import pytest
 from django.test import Client
 from PIL import Image
 
-from shebao.accounts.models import UnitOnlineRegistration, User
-from shebao.accounts.services import operator_internal_username
-from shebao.core.ids import make_resident_id, make_uscc
+from shebao.accounts.models import User
 from shebao.core.models import Region, SmsMessage
 from shebao.registry.models import Affiliation, Person, UnitType
-from shebao.registry.services import unit_create
-
-PASSWORD = "Passw0rd!x"
-TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+from tests.factories import PASSWORD, make_admin, make_staff, make_unit
 
 
 @pytest.fixture(autouse=True)
@@ -65,21 +60,6 @@ def region_sh(db):
     return region
 
 
-def make_staff(username: str, *regions) -> User:
-    user = User(
-        username=username,
-        kind=User.Kind.STAFF,
-        display_name=f"{username}经办员",
-        mobile="13700000000",
-        totp_secret=TOTP_SECRET,
-        totp_confirmed=True,
-    )
-    user.set_password(PASSWORD)
-    user.save()
-    user.regions.add(*regions)
-    return user
-
-
 @pytest.fixture
 def staff_bj(region_bj):
     return make_staff("staff_bj", region_bj)
@@ -88,46 +68,6 @@ def staff_bj(region_bj):
 @pytest.fixture
 def staff_sh(region_sh):
     return make_staff("staff_sh", region_sh)
-
-
-def make_unit(staff: User, region: Region, n: int, *, vip=False, unit_type=UnitType.ENTERPRISE):
-    unit = unit_create(
-        actor=staff,
-        region=region,
-        fields={
-            "name": f"测试单位{n}有限公司",
-            "uscc": make_uscc(f"91{region.code}MA0{n:02d}XK7P"),
-            "unit_type": unit_type,
-            "affiliation": Affiliation.CITY,
-            "address": "测试路1号",
-            "legal_rep_name": "李法人",
-            "legal_rep_id_number": make_resident_id("110101", date(1975, 5, 1), 11),
-            "contact_name": "王联系",
-            "contact_mobile": f"139000000{n:02d}",
-            "injury_risk_class": 2,
-            "is_vip": vip,
-        },
-    )
-    return unit
-
-
-def make_admin(unit, mobile: str | None = None) -> User:
-    registration = UnitOnlineRegistration.objects.create(
-        unit=unit, via=UnitOnlineRegistration.Via.REGISTRATION_CODE
-    )
-    user = User(
-        username=operator_internal_username(registration, "admin"),
-        kind=User.Kind.OPERATOR,
-        unit=unit,
-        registration=registration,
-        operator_account="admin",
-        display_name="王联系",
-        mobile=mobile or unit.contact_mobile,
-        is_unit_admin=True,
-    )
-    user.set_password(PASSWORD)
-    user.save()
-    return user
 
 
 @pytest.fixture

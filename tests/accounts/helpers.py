@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from shebao.accounts.models import User
 from shebao.accounts.services import operator_create
-from tests.conftest import PASSWORD, TOTP_SECRET, last_sms_code
+from tests.conftest import last_sms_code
+from tests.factories import PASSWORD, TOTP_SECRET
 
 CLERK_MOBILE = "13911110001"
 NEW_PASSWORD = "N3w-Secret!9"

@@ -20,7 +20,8 @@ from tests.accounts.helpers import (
     verify_sms,
     wrong_totp,
 )
-from tests.conftest import PASSWORD, TOTP_SECRET, last_sms_code, make_staff, signed_in
+from tests.conftest import last_sms_code, signed_in
+from tests.factories import PASSWORD, TOTP_SECRET, make_staff
 
 pytestmark = pytest.mark.django_db
 

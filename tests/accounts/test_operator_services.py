@@ -18,7 +18,7 @@ from shebao.accounts.services import (
 from shebao.core.models import AuditEntry
 from shebao.filings.business import BusinessKind
 from tests.accounts.helpers import NEW_PASSWORD, make_clerk, unit_login
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,8 @@ import pytest
 from shebao.accounts.models import User
 from shebao.core.models import AuditEntry
 from tests.accounts.helpers import NEW_PASSWORD, make_clerk
-from tests.conftest import PASSWORD, signed_in
+from tests.conftest import signed_in
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,8 @@ from shebao.core.models import AuditEntry, SmsMessage
 from shebao.core.passwords import character_classes, check_password_policy
 from shebao.core.verification import verification_code_send
 from tests.accounts.helpers import NEW_PASSWORD, signed_in_user_id, unit_login, verify_sms
-from tests.conftest import PASSWORD, last_sms_code, signed_in
+from tests.conftest import last_sms_code, signed_in
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

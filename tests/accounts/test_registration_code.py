@@ -16,7 +16,8 @@ from shebao.accounts.services import (
 )
 from shebao.core.models import AuditEntry
 from tests.accounts.helpers import signed_in_user_id, unit_login, verify_sms
-from tests.conftest import PASSWORD, make_unit, signed_in
+from tests.conftest import signed_in
+from tests.factories import PASSWORD, make_unit
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,8 @@ from shebao.accounts.models import RegistrationCode, UnitOnlineRegistration, Use
 from shebao.accounts.services import registration_code_issue, unit_bind_with_code
 from shebao.core.models import AuditEntry, SmsMessage
 from tests.accounts.helpers import signed_in_user_id, unit_login, verify_sms
-from tests.conftest import PASSWORD, last_sms_code, make_admin
+from tests.conftest import last_sms_code
+from tests.factories import PASSWORD, make_admin
 
 pytestmark = pytest.mark.django_db
 

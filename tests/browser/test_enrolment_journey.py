@@ -12,28 +12,15 @@ from playwright.sync_api import Page, expect
 
 from shebao.filings.models import Filing, FilingState
 from shebao.registry.models import Enrolment, Person
-from tests.browser.test_registration_journey import staff_sign_in
-from tests.conftest import PASSWORD, last_sms_code, make_admin, make_unit
-from tests.registry.test_enrolment_support import CURRENT, ident
+from tests.browser.journeys import operator_sign_in, staff_sign_in
+from tests.factories import make_admin, make_unit
+from tests.registry.enrolment_helpers import CURRENT, ident
 
 pytestmark = pytest.mark.browser
 
 ID_NUMBER = ident(11)
 MASKED = f"{ID_NUMBER[:4]}**********{ID_NUMBER[-4:]}"
 RETURN_REASON = "申报工资低于实际工资，请按劳动合同核实后重新申报"
-
-
-def operator_sign_in(page: Page, unit) -> None:
-    page.on("dialog", lambda dialog: dialog.accept())  # confirmations (data-confirm) say yes
-    page.goto("/accounts/unit/login/")
-    page.get_by_label("单位编号或统一社会信用代码").fill(unit.unit_no)
-    page.get_by_label("操作员账号").fill("admin")
-    page.get_by_label("密码", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="下一步：验证").click()
-    expect(page.get_by_role("heading", name="登录验证：短信验证码")).to_be_visible()
-    page.get_by_label("短信验证码").fill(last_sms_code(unit.contact_mobile))
-    page.get_by_role("button", name="登录", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/unit/$"))
 
 
 def add_new_person(page: Page, *, wage: str) -> str:

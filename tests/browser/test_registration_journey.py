@@ -7,13 +7,14 @@ outbox and the staff's authenticator code from the shared TOTP secret."""
 import re
 from datetime import timedelta
 
-import pyotp
 import pytest
 from django.db.models import F
 from playwright.sync_api import Page, expect
 
 from shebao.core.models import VerificationCode
-from tests.conftest import PASSWORD, TOTP_SECRET, jpeg_bytes, last_sms_code, png_bytes
+from tests.browser.journeys import staff_sign_in
+from tests.conftest import jpeg_bytes, last_sms_code, png_bytes
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -66,19 +67,6 @@ def expect_insurance_types_fixed_for_enterprise(page: Page) -> None:
         box = page.locator(f"input[name='insurance_types'][value='{code}']")
         expect(box).not_to_be_checked()
         expect(box).to_be_disabled()
-
-
-def staff_sign_in(page: Page) -> None:
-    page.goto("/accounts/staff/login/")
-    expect(page.get_by_role("heading", name="经办后台登录")).to_be_visible()
-    page.get_by_label("经办账号").fill("staff_bj")
-    page.get_by_label("密码", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="下一步：验证").click()
-    expect(page.get_by_role("heading", name="登录验证：动态口令")).to_be_visible()
-    page.get_by_label("动态口令").fill(pyotp.TOTP(TOTP_SECRET).now())
-    page.get_by_role("button", name="登录", exact=True).click()
-    expect(page.get_by_role("heading", name="经办后台", exact=True)).to_be_visible()
-    expect(page.locator(".navbar")).to_contain_text("staff_bj经办员")
 
 
 def staff_open_filing(page: Page, serial_no: str) -> None:

@@ -28,10 +28,9 @@ from shebao.contributions.models import (
     Settlement,
 )
 from shebao.contributions.settlement.selectors import DETAIL_HEADER
-from tests.browser.test_enrolment_journey import operator_sign_in
-from tests.browser.test_registration_journey import staff_sign_in
-from tests.conftest import make_admin, make_unit
-from tests.contributions.test_settlement import PERIOD, enrol
+from tests.browser.journeys import operator_sign_in, staff_sign_in
+from tests.contributions.payments_helpers import PERIOD, enrol
+from tests.factories import make_admin, make_unit
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ from shebao.contributions.flexible.services import flexible_register
 from shebao.core.ids import make_resident_id
 from shebao.filings.services import filing_approve
 from shebao.registry.models import Enrolment, Person
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 PERIOD = 202508
 FLOOR = D("7162")

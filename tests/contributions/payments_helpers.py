@@ -13,7 +13,7 @@ from shebao.contributions.settlement.services import rebuild_arrears, settlement
 from shebao.core.excel import build_xlsx
 from shebao.core.ids import make_resident_id
 from shebao.registry.models import Enrolment, Person
-from tests.conftest import make_admin, make_unit
+from tests.factories import make_admin, make_unit
 
 PERIOD = 202508
 PAID_ON = date(2025, 8, 20)
@@ -137,3 +137,12 @@ def upload(data: bytes, name: str = "到账.csv", content_type="text/csv") -> Si
 
 def xlsx_bytes(rows, header=HEADER) -> bytes:
     return build_xlsx([("到账", header, rows)])
+
+
+def region_with_units(region, staff, numbers=(11, 12, 13), persons=3):
+    region.current_period = PERIOD
+    region.save()
+    units = [make_unit(staff, region, n) for n in numbers]
+    for unit in units:
+        enrol(unit, persons)
+    return units

@@ -6,8 +6,8 @@ from shebao.contributions.calculator.calc import compute
 from shebao.contributions.params.selectors import parameter_sets_in_force, to_params
 from shebao.filings.models import Filing, FilingKind, FilingRow
 from shebao.registry.models import UnitType
-from tests.conftest import make_admin, make_unit
 from tests.contributions.payments_helpers import enrol
+from tests.factories import make_admin, make_unit
 
 PERIOD = 202508
 
@@ -47,25 +47,3 @@ def hold_in_other_filing(unit, person, serial="20990101000001"):
         filing=filing, person=person, id_number=person.id_number, name=person.name
     )
     return filing
-
-
-def operator(unit, account: str, kinds=()):
-    """A non-administrator operator of `unit` allowed to file `kinds` only."""
-    from shebao.accounts.models import User
-    from shebao.accounts.services import operator_internal_username
-    from tests.conftest import PASSWORD
-
-    registration = User.objects.filter(unit=unit, is_unit_admin=True).first().registration
-    user = User(
-        username=operator_internal_username(registration, account),
-        kind=User.Kind.OPERATOR,
-        unit=unit,
-        registration=registration,
-        operator_account=account,
-        display_name=f"{account}经办",
-        mobile="13600000000",
-        business_kinds=list(kinds),
-    )
-    user.set_password(PASSWORD)
-    user.save()
-    return user

@@ -15,7 +15,8 @@ from shebao.core.audit import audit_record, mask_text
 from shebao.core.models import AuditEntry, Region
 from shebao.filings.models import Filing, FilingKind, FilingState
 from shebao.registry.services import unit_create
-from tests.conftest import make_unit, signed_in
+from tests.conftest import signed_in
+from tests.factories import make_unit
 from tests.registry.flow import uscc
 
 pytestmark = pytest.mark.django_db

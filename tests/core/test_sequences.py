@@ -1,14 +1,14 @@
 """Named sequences (shebao/core/sequences.py): serial numbers and registry numbers."""
 
 import re
-import threading
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from shebao.core.models import Counter
 from shebao.core.sequences import next_person_no, next_serial_no, next_unit_no, next_value
+from tests.races import run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -67,30 +67,9 @@ def test_next_value_inside_a_rolled_back_transaction_is_not_kept():
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_callers_get_distinct_values():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (row locks)")
-    barrier = threading.Barrier(6)
-    values: list[str] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def take():
-        try:
-            barrier.wait(30)
-            got = [next_serial_no() for _ in range(5)]
-            with lock:
-                values.extend(got)
-        except BaseException as e:
-            errors.append(e)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=take, daemon=True) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert not errors, errors
+    outcomes = run_together(*[lambda: [next_serial_no() for _ in range(5)]] * 6)
+    assert [o.error for o in outcomes] == [None] * 6
+    values = [v for o in outcomes for v in o.result]
     assert len(values) == 30
     assert len(set(values)) == 30
     assert sorted(int(v[8:]) for v in values) == list(range(1, 31))

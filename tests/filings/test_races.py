@@ -3,104 +3,26 @@ same application, two browsers submitting it, two applications for one USCC: exa
 the other gets a Chinese message, and nothing is written twice."""
 
 import threading
-import time
-from collections.abc import Callable
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, connections
 
 from shebao.accounts.models import UnitOnlineRegistration, User
 from shebao.filings import services
 from shebao.filings.models import Filing, FilingMaterial, FilingState, FilingStep
 from shebao.registry.models import Unit
 from shebao.registry.registration.kinds import UnitRegistrationHandler
+from tests.races import (
+    TIMEOUT,
+    Outcome,
+    pause_first_call,
+    run_together,
+    start,
+    wait_for_lock_waiters,
+)
 from tests.registry.flow import make_draft, make_submitted, media_files
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-SAFETY_TIMEOUT = 30  # seconds; only so a broken lock cannot hang the suite
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (row locks); run with DATABASE_URL=postgres://…")
-
-
-class Outcome:
-    def __init__(self):
-        self.result = None
-        self.error: BaseException | None = None
-
-
-def start(func: Callable, outcome: Outcome) -> threading.Thread:
-    def run():
-        try:
-            outcome.result = func()
-        except BaseException as e:
-            outcome.error = e
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
-
-
-def run_together(*funcs: Callable) -> list[Outcome]:
-    """Run the callables in threads released at the same moment; wait for all of them."""
-    barrier = threading.Barrier(len(funcs))
-    outcomes = [Outcome() for _ in funcs]
-
-    def gated(func):
-        def call():
-            barrier.wait(SAFETY_TIMEOUT)
-            return func()
-
-        return call
-
-    threads = [start(gated(f), o) for f, o in zip(funcs, outcomes, strict=True)]
-    for thread in threads:
-        thread.join(SAFETY_TIMEOUT)
-        assert not thread.is_alive(), "a thread did not finish"
-    return outcomes
-
-
-def wait_for_lock_waiters(n: int = 1) -> None:
-    """Until n other sessions of this database wait for a lock (the second caller blocked on
-    the first one's row lock)."""
-    deadline = time.monotonic() + SAFETY_TIMEOUT
-    with connection.cursor() as cursor:
-        while True:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0] >= n:
-                return
-            assert time.monotonic() < deadline, "the second caller never waited for the lock"
-            time.sleep(0.01)
-
-
-def pause_first_call(monkeypatch, cls, name: str) -> tuple[threading.Event, threading.Event]:
-    """Make the first call of cls.name stop (inside the caller's transaction) until released."""
-    inside, release = threading.Event(), threading.Event()
-    original = getattr(cls, name)
-    calls = []
-    guard = threading.Lock()
-
-    def patched(self, *args, **kwargs):
-        with guard:
-            calls.append(1)
-            first = len(calls) == 1
-        if first:
-            inside.set()
-            assert release.wait(SAFETY_TIMEOUT)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(cls, name, patched)
-    return inside, release
 
 
 def winners_and_losers(outcomes: list[Outcome]) -> tuple[list[Outcome], list[Outcome]]:
@@ -140,14 +62,14 @@ def test_second_reviewer_waits_for_the_first_and_is_refused(staff_bj, region_bj,
     first, second = Outcome(), Outcome()
 
     t1 = start(lambda: services.filing_approve(actor=staff_bj, filing_id=filing.pk), first)
-    assert inside.wait(SAFETY_TIMEOUT)
+    assert inside.wait(TIMEOUT)
     t2 = start(lambda: services.filing_approve(actor=staff_bj, filing_id=filing.pk), second)
     try:
         wait_for_lock_waiters(1)
     finally:
         release.set()
-        t1.join(SAFETY_TIMEOUT)
-        t2.join(SAFETY_TIMEOUT)
+        t1.join(TIMEOUT)
+        t2.join(TIMEOUT)
 
     assert first.error is None, repr(first.error)
     assert isinstance(second.error, ValidationError)
@@ -200,14 +122,14 @@ def test_second_submit_waits_for_the_first_and_is_refused(region_bj, monkeypatch
     first, second = Outcome(), Outcome()
 
     t1 = start(lambda: services.filing_submit(actor=None, filing=filing), first)
-    assert inside.wait(SAFETY_TIMEOUT)
+    assert inside.wait(TIMEOUT)
     t2 = start(lambda: services.filing_submit(actor=None, filing=filing), second)
     try:
         wait_for_lock_waiters(1)
     finally:
         release.set()
-        t1.join(SAFETY_TIMEOUT)
-        t2.join(SAFETY_TIMEOUT)
+        t1.join(TIMEOUT)
+        t2.join(TIMEOUT)
 
     assert first.error is None, repr(first.error)
     assert isinstance(second.error, ValidationError)
@@ -226,7 +148,7 @@ def test_two_applications_for_one_uscc_at_once(region_bj, monkeypatch):
 
     def checked_then_wait(self, payload, *, filing):
         payload = original(self, payload, filing=filing)
-        both_checked.wait(SAFETY_TIMEOUT)
+        both_checked.wait(TIMEOUT)
         return payload
 
     monkeypatch.setattr(UnitRegistrationHandler, "clean_payload", checked_then_wait)

@@ -17,7 +17,8 @@ from shebao.filings.materials import CheckedMaterial, check_material
 from shebao.filings.models import Filing
 from shebao.registry.registration.kinds import MATERIALS
 from shebao.registry.registration.services import registration_save, registration_submit
-from tests.conftest import PASSWORD, jpeg_bytes, last_sms_code, registration_data
+from tests.conftest import jpeg_bytes, last_sms_code, registration_data
+from tests.factories import PASSWORD
 
 MOBILE = "13912345678"  # registration_data()'s contact mobile
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 from shebao.core.audit import audit_record
 from shebao.filings.models import Filing, FilingKind, FilingRow, FilingState
 from shebao.registry.models import Enrolment
-from tests.conftest import make_unit
-from tests.registry.test_queries_fixtures import enrol, make_person, staff_people
+from tests.factories import make_unit
+from tests.registry.queries_helpers import enrol, make_person, staff_people
 
 FEW, MANY = 2, 60  # 60 > every page size (20 for filings and units, 50 for the roster)
 
