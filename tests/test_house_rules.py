@@ -52,6 +52,20 @@ def test_no_view_function_over_30_lines():
     assert long == {}
 
 
+def test_views_hold_no_forms_and_no_queries():
+    found = []
+    for path in filter(_is_view_module, _modules()):
+        text = path.read_text()
+        tree = ast.parse(text)
+        found += [
+            f"{_name(path)}:{node.name}"
+            for node in tree.body
+            if isinstance(node, ast.ClassDef) and any("Form" in ast.unparse(b) for b in node.bases)
+        ]
+        found += [f"{_name(path)}: .objects" for _ in re.findall(r"\.objects\b", text)]
+    assert found == []
+
+
 def test_dotted_path_imports_only_in_the_sanctioned_registries():
     found = {
         _name(p)

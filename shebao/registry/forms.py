@@ -3,6 +3,7 @@ the staff's counter registration (``accounts/views_units.py``), and the material
 ``accept`` list other registry forms use."""
 
 import json
+from decimal import Decimal
 
 from django import forms
 
@@ -53,7 +54,7 @@ class UnitFieldsForm(StyledForm):
         label="工伤风险类别",
         coerce=int,
         choices=[
-            (k, f"{k} 类（基准费率 {float(v) * 100:.1f}%）")
+            (k, f"{k} 类（基准费率 {Decimal(v) * 100:.1f}%）")
             for k, v in INJURY_CLASS_BENCHMARKS.items()
         ],
     )

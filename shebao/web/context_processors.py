@@ -22,13 +22,13 @@ def hall(request):
     context = {"dev_console": settings.SHEBAO_DEV_CONSOLE, "hall": None, "menu": []}
     if user is None or not user.is_authenticated:
         return context
-    if user.kind == "operator":
+    if user.is_operator:
         context.update(hall="unit", hall_name="单位网厅", menu=_menu(UNIT_MENU, user, request.path))
-    elif user.kind == "person":
+    elif user.is_person:
         context.update(
             hall="person", hall_name="个人网厅", menu=_menu(PERSON_MENU, user, request.path)
         )
-    elif user.kind == "staff":
+    elif user.is_staff_member:
         context.update(
             hall="staff", hall_name="经办后台", menu=_menu(STAFF_MENU, user, request.path)
         )

@@ -1,0 +1,44 @@
+"""The halls' home pages and the back office's audit log: each hall for its own kind of user, the
+site root sending a signed-in user to their hall, the audit log scoped to the staff's regions."""
+
+import pytest
+from django.test import Client
+
+from shebao.core.audit import audit_record
+from shebao.core.models import AuditEntry
+from tests.conftest import signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_site_root_sends_each_user_to_their_hall(admin_a, person_user, staff_bj):
+    assert Client().get("/").status_code == 200
+    for user, hall in ((admin_a, "/unit/"), (person_user, "/person/"), (staff_bj, "/staff/")):
+        response = signed_in(user).get("/")
+        assert response.status_code == 302 and response["Location"] == hall
+
+
+def test_each_hall_home_is_for_its_own_kind_only(admin_a, person_user, staff_bj):
+    assert signed_in(admin_a).get("/unit/").context["unit"] == admin_a.unit
+    assert signed_in(person_user).get("/person/").context["person"] == person_user.person
+    assert signed_in(staff_bj).get("/staff/").context["waiting"] == 0
+    assert signed_in(admin_a).get("/staff/").status_code == 403
+    assert signed_in(staff_bj).get("/person/").status_code == 403
+    response = Client().get("/unit/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/unit/login/"
+
+
+def test_the_audit_log_shows_the_staffs_regions_and_filters(staff_bj, region_bj, region_sh):
+    audit_record(actor=staff_bj, action="demo.bj", region=region_bj)
+    audit_record(actor=staff_bj, action="demo.sh", region=region_sh)
+    audit_record(actor=staff_bj, action="demo.refused", outcome=AuditEntry.Outcome.DENIED)
+    client = signed_in(staff_bj)
+
+    shown = {e.action for e in client.get("/staff/audit/").context["page"]}
+    assert {"demo.bj", "demo.refused"} <= shown and "demo.sh" not in shown
+    refused = client.get("/staff/audit/", {"outcome": "denied"}).context["page"]
+    assert [e.action for e in refused] == ["demo.refused"]
+
+
+def test_the_audit_log_is_for_staff_only(admin_a):
+    assert signed_in(admin_a).get("/staff/audit/").status_code == 403
