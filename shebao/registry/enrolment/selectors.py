@@ -220,7 +220,7 @@ def enrolment_lookup(
         return lookup
     audit_record(
         actor=actor,
-        action=f"registry.{kind}.lookup",
+        action=f"{kind}.lookup",
         object_type="person",
         object_id=str(lookup.person.pk) if lookup.person else "",
         object_label=number,

@@ -54,7 +54,7 @@ def test_lookup_of_a_never_insured_person_decides_new_enrolment(admin_a):
     assert lookup.person is None
     assert lookup.available == ["110", "210", "310", "410"]
     assert lookup.birth_date == date(1990, 3, 7) and lookup.sex_label == "男"
-    entry = AuditEntry.objects.get(action="registry.enrolment.lookup")
+    entry = AuditEntry.objects.get(action="enrolment.lookup")
     assert ident(11) not in entry.object_label and "**" in entry.object_label
 
 

@@ -415,7 +415,7 @@ def test_typed_lookups_are_audited_masked_and_a_save_once(admin_client):
     admin_client.post("/unit/enrolment/", {"action": "lookup", "id_number": ident(11)}, **HX)
     admin_client.post("/unit/enrolment/", form_post(ident(11)))
     actions = list(AuditEntry.objects.values_list("action", flat=True))
-    assert actions.count("registry.enrolment.lookup") == 1
+    assert actions.count("enrolment.lookup") == 1
     assert actions.count("filing.create.enrolment") == 1
     for entry in AuditEntry.objects.all():
         assert ident(11) not in f"{entry.object_label} {entry.detail}"
