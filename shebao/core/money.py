@@ -96,3 +96,8 @@ def money_str(d: Decimal | int | str) -> str:
 def format_money(d: Decimal | int | str) -> str:
     """Display string with thousands separators, e.g. ``"1,234.50"``."""
     return f"{to_money(d):,f}"
+
+
+def money_text(value: Decimal | None) -> str:
+    """An amount as typed and shown in forms, e.g. ``"12345.67"``; ``""`` for none."""
+    return f"{value:.2f}" if value is not None else ""

@@ -37,7 +37,7 @@ class FilingHandler:
     """What a kind must say about itself. Override what differs."""
 
     kind = ""
-    # the operator permission needed to file it (accounts.models.BusinessKind), None for public
+    # the operator permission needed to file it (filings.business.BusinessKind), None for public
     business_kind: str | None = None
     review_policy = ReviewPolicy.ALWAYS
     # whether the filing carries persons (FilingRow); such a filing needs at least one

@@ -6,6 +6,8 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from shebao.core.audit import audit_record
+from shebao.core.models import AuditEntry
 from shebao.filings.kinds import HANDLERS, ReviewPolicy, handler_for
 from shebao.filings.models import (
     Filing,
@@ -61,6 +63,19 @@ def review_queue(
     return qs.order_by("submitted_at", "id")
 
 
+def _not_found(actor, serial_no: str) -> Http404:
+    """Another tenant's filing answers like a missing one; the refusal is audited
+    (``filing.open``, outcome denied)."""
+    audit_record(
+        actor=actor,
+        action="filing.open",
+        object_type="filing",
+        object_id=serial_no[:40],
+        outcome=AuditEntry.Outcome.DENIED,
+    )
+    return Http404()
+
+
 def staff_filing_get(actor, serial_no: str) -> Filing:
     try:
         return (
@@ -69,7 +84,7 @@ def staff_filing_get(actor, serial_no: str) -> Filing:
             .get(serial_no=serial_no)
         )
     except Filing.DoesNotExist:
-        raise Http404 from None
+        raise _not_found(actor, serial_no) from None
 
 
 def material_for_request(request, material_id: int) -> FilingMaterial:
@@ -119,7 +134,7 @@ def unit_filing_get(actor, serial_no: str) -> Filing:
     try:
         return unit_filings(actor).select_related("unit", "region").get(serial_no=serial_no)
     except Filing.DoesNotExist:
-        raise Http404 from None
+        raise _not_found(actor, serial_no) from None
 
 
 def with_row_counts(qs: QuerySet[Filing]) -> QuerySet[Filing]:

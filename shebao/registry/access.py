@@ -51,7 +51,8 @@ def access_operator_unit(actor, *, business_kind: str, action: str) -> Unit:
 
 
 def access_unit_filing(actor, *, serial_no: str, kind: str | tuple[str, ...]) -> Filing:
-    """The actor's unit's filing of this kind (or kinds); another unit's looks missing (404)."""
+    """The actor's unit's filing of this kind (or kinds); another unit's looks missing (404),
+    audited as ``<kind>.open``."""
     kinds = (kind,) if isinstance(kind, str) else tuple(kind)
     unit_id = getattr(actor, "unit_id", None) if is_operator(actor) else None
     filing = (
@@ -60,6 +61,7 @@ def access_unit_filing(actor, *, serial_no: str, kind: str | tuple[str, ...]) ->
         .first()
     )
     if unit_id is None or filing is None:
+        deny(actor, action=f"{kinds[0]}.open", object_type="filing", object_id=serial_no[:40])
         raise Http404
     return filing
 

@@ -46,3 +46,16 @@ def add_service_errors(form: forms.Form, error) -> None:
     else:
         for message in error.messages:
             form.add_error(None, message)
+
+
+def mark_invalid(*forms_) -> None:
+    """Errors added after validation (the services' ones) get the red outline too."""
+    for form in forms_:
+        if form is None:
+            continue
+        for name in form.errors:
+            if name in form.fields:
+                attrs = form.fields[name].widget.attrs
+                if "is-invalid" not in attrs.get("class", ""):
+                    attrs["class"] = (attrs.get("class", "") + " is-invalid").strip()
+                    attrs["aria-invalid"] = "true"

@@ -32,9 +32,10 @@ from shebao.contributions.calculator.calc import (
     late_fee,
 )
 from shebao.contributions.models import ItemType
-from shebao.core.money import FEN
+from shebao.core.money import FEN, money_text
 from shebao.core.periods import Period
 from shebao.filings.models import FilingKind
+from shebao.registry.enrolment.calc import ordered_types
 from shebao.registry.models import InsuranceType
 
 if TYPE_CHECKING:
@@ -56,11 +57,6 @@ CHANGED = "缴费参数或已核定记录已变化，计算结果与保存时的
 
 
 # --- small helpers -----------------------------------------------------------------------------
-
-
-def ordered_types(types) -> list[str]:
-    chosen = set(types or [])
-    return [t for t in InsuranceType.values if t in chosen]
 
 
 def type_label(code: str) -> str:
@@ -88,10 +84,6 @@ def span_label(periods: Iterable[int]) -> str:
         else:
             runs.append([p])
     return "、".join(r[0].label if len(r) == 1 else f"{r[0].label}至{r[-1].label}" for r in runs)
-
-
-def money_text(value: Decimal) -> str:
-    return f"{value:.2f}"
 
 
 # --- the plan: pure, no ORM --------------------------------------------------------------------

@@ -7,8 +7,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from shebao.contributions.backpay.calc import ordered_types
 from shebao.filings.models import FilingKind
+from shebao.registry.enrolment.calc import ordered_types
 from shebao.registry.models import InsuranceType, Unit
 from shebao.web.forms import StyledForm
 

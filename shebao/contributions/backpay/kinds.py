@@ -12,12 +12,13 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
-from shebao.contributions.backpay.calc import CHANGED, Checked, money_text, types_label
+from shebao.contributions.backpay.calc import CHANGED, Checked, types_label
 from shebao.contributions.backpay.selectors import check_request
 from shebao.contributions.backpay.services import line_objects
 from shebao.contributions.calculator.calc import ZERO
 from shebao.contributions.models import ContributionLine
 from shebao.core.audit import audit_record
+from shebao.core.money import money_text
 from shebao.core.periods import Period
 from shebao.filings.business import BusinessKind
 from shebao.filings.kinds import FilingHandler, ReviewPolicy

@@ -26,8 +26,6 @@ from shebao.contributions.backpay.calc import (
     MAX_MONTHS,
     Checked,
     missing_sets,
-    money_text,
-    ordered_types,
     parse_period,
     parse_wage,
     plan_lines,
@@ -40,12 +38,14 @@ from shebao.contributions.calculator.calc import ANNUITY_ITEM, ZERO, Line, Param
 from shebao.contributions.models import ContributionLine, ItemType, UnitInjuryRate, WageBase
 from shebao.contributions.params.selectors import parameter_sets_for_periods, to_params
 from shebao.core.ids import mask_id_number, normalize_resident_id
+from shebao.core.money import money_text
 from shebao.core.periods import Period
 from shebao.filings import services as filing_services
 from shebao.filings.business import BusinessKind
 from shebao.filings.kinds import handler_for
 from shebao.filings.models import Filing, FilingKind, FilingState
 from shebao.registry.access import access_operator_unit, access_unit_filing
+from shebao.registry.enrolment.calc import ordered_types
 from shebao.registry.models import INJURY_CLASS_BENCHMARKS, Enrolment, Person, Unit
 
 # --- access --------------------------------------------------------------------------------------

@@ -48,8 +48,6 @@ from django.http import Http404
 from shebao.contributions.backpay.calc import (
     Plan,
     missing_sets,
-    money_text,
-    ordered_types,
     plan_lines,
     span_label,
     type_label,
@@ -67,10 +65,12 @@ from shebao.contributions.backpay.selectors import (
 from shebao.contributions.calculator.calc import ZERO
 from shebao.contributions.models import ContributionLine
 from shebao.core.audit import audit_record
+from shebao.core.money import money_text
 from shebao.core.periods import Period
 from shebao.filings import services as filing_services
 from shebao.filings.models import Filing
 from shebao.filings.services import lock_own_filing, row_spec, rows_payload
+from shebao.registry.enrolment.calc import ordered_types
 from shebao.registry.models import Enrolment, Unit
 
 

@@ -47,7 +47,7 @@ def _payable_unit(actor, *, action: str) -> Unit:
 
 def _unpaid_lines(unit_id: int) -> QuerySet[ContributionLine]:
     """A unit's settled lines that are not fully paid (欠缴): the rule of
-    ``settlement.unpaid_periods``, for many persons at once."""
+    ``settlement.selectors.unpaid_periods``, for many persons at once."""
     return ContributionLine.objects.filter(
         unit_id=unit_id, paid=False, withdrawn=False, settlement__isnull=False
     )

@@ -4,7 +4,7 @@ Money arrives per payer (a unit, or a flexible worker paying alone), 结算期 a
 it one payment at a time (``payment_post``) or import the tax bureau's arrival file
 (``payments_import``: all or nothing, every bad row listed with its row number). After each
 write the arrears of the payer and 结算期 are rebuilt: within an item the payments fill the
-oldest 费款所属期 first (``settlement.rebuild_arrears``).
+oldest 费款所属期 first (``settlement.services.rebuild_arrears``).
 
 The arrears rows (``Arrear``) are the ledger a payment is checked against: an item can be paid
 only where the payer's settlement of that 结算期 produced arrears rows for it, and never beyond

@@ -1,6 +1,6 @@
-"""Unit hall payment pages (unit namespace, /unit/…): 社保应付 and the payment history. Back office payment pages (staff namespace, /staff/…): 到账登记 and 欠费查询.
-
-One pattern list per hall (unit_patterns, staff_patterns); config/urls.py includes each under its hall's prefix."""
+"""Payment pages: the unit hall's 社保应付 and payment history (unit_patterns, /unit/…) and the
+back office's 到账登记 and 欠费查询 (staff_patterns, /staff/…). config/urls.py includes each
+under its hall's prefix."""
 
 from django.urls import path
 

@@ -210,6 +210,7 @@ def notice_summary(rows: list[dict]) -> dict:
 def settlement_preview(*, actor, unit: Unit) -> dict:
     """What settling now would produce (核对人数与缴费基数), computed without saving."""
     if not may_settle(actor, unit):
+        access.deny(actor, action="settlement.preview", object_type="unit", object_id=str(unit.pk))
         raise PermissionDenied("您没有办理结算的权限")
     period = unit.region.current_period
     if connection.vendor == "postgresql":

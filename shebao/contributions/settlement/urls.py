@@ -1,6 +1,6 @@
-"""URL patterns included into the unit namespace by config/urls.py. URL patterns included into the staff namespace by config/urls.py.
-
-One pattern list per hall (unit_patterns, staff_patterns); config/urls.py includes each under its hall's prefix."""
+"""Settlement pages: the unit hall's 单位结算 (unit_patterns, /unit/…: preview, notice, progress,
+Excel detail) and the back office's 当期缴费核定 (staff_patterns, /staff/…: region job, reopen,
+next period, stopping interrupted work). config/urls.py includes each under its hall's prefix."""
 
 from django.urls import path
 

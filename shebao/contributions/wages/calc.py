@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 
+from shebao.core.money import money_text
 from shebao.registry.models import UnitType
 
 FEN = Decimal("0.01")
@@ -61,10 +62,6 @@ def parse_amount(raw, label: str) -> tuple[Decimal | None, str]:
     if value != value.quantize(FEN):
         return None, f"{label}最多保留两位小数"
     return value.quantize(FEN), ""
-
-
-def money_text(value: Decimal | None) -> str:
-    return f"{value:.2f}" if value is not None else ""
 
 
 def annual_after(raw) -> tuple[dict | None, str]:

@@ -9,17 +9,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Max, QuerySet
+from django.db.models import QuerySet
 
-from shebao.contributions.models import Settlement, WageBase
+from shebao.contributions.models import WageBase
+from shebao.contributions.params.selectors import last_settled_period
 from shebao.contributions.wages.calc import (
     DEFAULT_MONTH,
     WAGE_ITEMS,
     is_institution,
-    money_text,
     row_key,
 )
 from shebao.core.ids import mask_id_number
+from shebao.core.money import money_text
 from shebao.core.periods import Period
 from shebao.filings.business import BusinessKind
 from shebao.filings.kinds import handler_for
@@ -43,14 +44,6 @@ def wage_filing(actor, *, serial_no: str, kind=WAGE_KINDS, action: str) -> Filin
     """The unit's wage filing (403 without the wage permission, 404 for another unit's)."""
     wage_unit(actor, action=action)
     return access_unit_filing(actor, serial_no=serial_no, kind=kind)
-
-
-def last_settled_period(unit: Unit) -> int | None:
-    return (
-        Settlement.objects.filter(unit=unit)
-        .exclude(state=Settlement.State.WITHDRAWN)
-        .aggregate(m=Max("settle_period"))["m"]
-    )
 
 
 # --- headers ------------------------------------------------------------------------------------

@@ -2,11 +2,12 @@
 filings, the persons of a staff member's regions (for locks). Another unit's or region's person
 answers 404, like a missing one."""
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from shebao.core.ids import normalize_resident_id
+from shebao.filings.kinds import handler_for
 from shebao.filings.models import Filing
 from shebao.registry import access
 from shebao.registry.changes.calc import CHANGE_KINDS
@@ -100,3 +101,15 @@ def person_units(person: Person) -> list[Unit]:
             )
         ).order_by("unit_no")
     )
+
+
+def change_unit(actor, kind: str) -> Unit | None:
+    """The operator's unit when they may file this change (the kind's own permission check);
+    a refusal is audited as ``<kind>.view``."""
+    unit = actor.unit if access.is_operator(actor) else None
+    try:
+        handler_for(kind).check_permission(actor=actor, unit=unit)
+    except PermissionDenied:
+        access.deny(actor, action=f"{kind}.view")
+        raise
+    return unit

@@ -1,6 +1,6 @@
-"""Information changes and locks in the unit hall (included into the `unit` namespace). Person lock in the back office (included into the `staff` namespace).
-
-One pattern list per hall (unit_patterns, staff_patterns); config/urls.py includes each under its hall's prefix."""
+"""Information changes and locks: the unit hall's pages (unit_patterns, /unit/…) and the back
+office's person locks (staff_patterns, /staff/…). config/urls.py includes each under its hall's
+prefix."""
 
 from django.urls import path
 

@@ -115,7 +115,7 @@ def changes_index(request):
 
 
 def _person_page(request, kind: str, person: Person, filing=None):
-    handler_for(kind).check_permission(actor=request.user, unit=request.user.unit)
+    selectors.change_unit(request.user, kind)
     locks = kind == FilingKind.PERSON_LOCK
     before = {} if locks else calc.person_snapshot(person, handler_for(kind).labels)
     form = change_form(kind, before, filing, request.POST or None, request.FILES or None)
@@ -141,9 +141,8 @@ def person_change_new(request, person_no: str, what: str):
 
 
 def _unit_page(request, kind: str, filing=None):
-    unit = request.user.unit
+    unit = selectors.change_unit(request.user, kind)
     handler = handler_for(kind)
-    handler.check_permission(actor=request.user, unit=unit)
     before = calc.unit_snapshot(unit, handler.labels)
     form = change_form(kind, before, filing, request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():

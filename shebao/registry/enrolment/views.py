@@ -19,10 +19,9 @@ from shebao.registry.enrolment.forms import (
     RosterSearchForm,
     StopForm,
     enrolment_initial,
-    mark_invalid,
 )
 from shebao.web.decorators import hall_required
-from shebao.web.forms import add_service_errors
+from shebao.web.forms import add_service_errors, mark_invalid
 
 PAGES = {
     FilingKind.ENROLMENT: {

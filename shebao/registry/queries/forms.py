@@ -106,13 +106,3 @@ class AdditionsForm(StyledForm):
 
     def clean_period(self):
         return queries.parse_period(self.cleaned_data["period"])
-
-
-def mark_invalid(form) -> None:
-    """Errors added after validation get the same styling as the form's own."""
-    for name in form.errors:
-        if name in form.fields:
-            attrs = form.fields[name].widget.attrs
-            if "is-invalid" not in attrs.get("class", ""):
-                attrs["class"] = attrs.get("class", "") + " is-invalid"
-                attrs["aria-invalid"] = "true"

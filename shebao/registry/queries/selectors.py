@@ -91,8 +91,10 @@ _ID_LIKE = re.compile(r"[0-9]{15}|[0-9]{17}[0-9X]")
 def check_query_permission(actor) -> None:
     """Unit operators need the 查询打印 permission (unit administrators have every permission)."""
     if not access.is_operator(actor) or not actor.unit_id:
+        access.deny(actor, action="query.view")
         raise PermissionDenied("只有单位经办人可以查询本单位参保人员")
     if not actor.may_file(BusinessKind.QUERY):
+        access.deny(actor, action="query.view")
         raise PermissionDenied("您没有查询打印的权限，请联系本单位管理员")
 
 

@@ -22,10 +22,9 @@ from shebao.registry.queries.forms import (
     RosterFilterForm,
     RosterSearchForm,
     filters_from_query,
-    mark_invalid,
 )
 from shebao.web.decorators import hall_required
-from shebao.web.forms import add_service_errors
+from shebao.web.forms import add_service_errors, mark_invalid
 
 SEARCH_SESSION_KEY = "roster_search"
 _PERSON_NO_SLOT = "0person0"  # stands for the person number in the reversed detail URL

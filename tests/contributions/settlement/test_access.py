@@ -38,6 +38,9 @@ def test_an_operator_of_another_unit_may_not_settle(unit, staff_bj, region_bj):
     with pytest.raises(PermissionDenied):
         svc.settlement_start(actor=other, unit=unit)
     assert denied("settlement.start") == 1
+    with pytest.raises(PermissionDenied):
+        sel.settlement_preview(actor=other, unit=unit)
+    assert denied("settlement.preview") == 1
     assert not Settlement.objects.filter(unit=unit).exists()
 
 

@@ -280,7 +280,7 @@ def test_menu_links_to_the_roster(admin_client, people):
 
 
 def test_rows_are_escaped(admin_client, unit_a):
-    """The rows are joined in Python (views_queries._rows_html): text is escaped there."""
+    """The rows are joined in Python (registry/queries/views.py _rows_html): text is escaped there."""
     evil = make_person(45, name='<b>王"&</b>')
     enrol(evil, unit_a)
     html = admin_client.get(URL).content.decode()
