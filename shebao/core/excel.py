@@ -6,6 +6,7 @@ and only here, as a number with a two-decimal format (never through ``float`` in
 import io
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from urllib.parse import quote
 
 import xlsxwriter
 from django.http import HttpResponse
@@ -59,8 +60,6 @@ def build_xlsx(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence]]]) 
 
 def xlsx_response(filename: str, content: bytes) -> HttpResponse:
     """A download with personal data: never cached."""
-    from urllib.parse import quote
-
     response = HttpResponse(content, content_type=XLSX_TYPE)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
     response["Cache-Control"] = "no-store"

@@ -17,7 +17,9 @@ from __future__ import annotations
 import unicodedata
 from datetime import date
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from stdnum.cn import ric as _stdnum_ric
 from stdnum.cn import uscc as _stdnum_uscc
 
@@ -63,11 +65,7 @@ def _today(today: date | None) -> date:
     """Today in the project's time zone when Django is configured, else the system date."""
     if today is not None:
         return today
-    from django.conf import settings
-
     if settings.configured:
-        from django.utils import timezone
-
         return timezone.localdate()
     return date.today()
 
