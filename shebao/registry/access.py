@@ -3,8 +3,8 @@
 Each helper returns the object or refuses. A refusal because of who the actor is raises
 ``PermissionDenied``; an object of another unit, person or region answers ``Http404``, exactly like
 a missing one. Every refusal is audited the same way: the action named ``<domain>.<action>``
-with outcome ``denied``. Audit a refusal outside any transaction that will roll back (these
-helpers are called before the service opens its own)."""
+with outcome ``denied``. Call them before the service opens its transaction, so that the audit row
+of a refusal is not rolled back with it."""
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404

@@ -31,7 +31,7 @@ STAFF_QUERY = "只有经办人员可以查询"
 # --- scoping -------------------------------------------------------------------------------
 
 
-def staff_regions(actor, *, action: str = "payment.list") -> QuerySet[Region]:
+def access_staff_regions(actor, *, action: str = "payment.list") -> QuerySet[Region]:
     """The staff member's regions (anyone else is refused, audited under ``action``)."""
     require_staff(actor, action=action, message=STAFF_QUERY)
     return actor.regions.all()
@@ -64,7 +64,7 @@ def _outstanding_q() -> Q:
 def staff_payer(actor, *, unit_no: str = "", person_no: str = "") -> Unit | Person | None:
     """The unit (by 单位编号) or flexible worker (by 个人编号) a staff member may post a
     payment for: in one of their regions; None when there is none."""
-    regions = staff_regions(actor, action="payment.post")
+    regions = access_staff_regions(actor, action="payment.post")
     if unit_no:
         return Unit.objects.filter(unit_no=unit_no.strip(), region__in=regions).first()
     if person_no:
@@ -85,7 +85,7 @@ def staff_payments_page(
 ) -> Page:
     """A page of the payments of the staff's regions, newest first, filtered by payer number,
     结算期, item and import batch."""
-    qs = Payment.objects.filter(region__in=staff_regions(actor)).select_related(
+    qs = Payment.objects.filter(region__in=access_staff_regions(actor)).select_related(
         "unit", "person", "created_by"
     )
     if unit_no:
@@ -108,7 +108,7 @@ def staff_arrears_page(
     """A page of the outstanding arrears rows (per payer, 结算期, item and 费款所属期) of the
     staff's regions, newest 结算期 first, and the totals of all the rows filtered."""
     qs = (
-        Arrear.objects.filter(region__in=staff_regions(actor, action="payment.arrears"))
+        Arrear.objects.filter(region__in=access_staff_regions(actor, action="payment.arrears"))
         .filter(_outstanding_q())
         .select_related("unit", "person")
     )
@@ -139,7 +139,7 @@ def _arrears_totals(qs: QuerySet[Arrear]) -> dict[str, Decimal]:
 def staff_arrears_unit_page(actor, unit_no: str, *, page=None) -> dict:
     """One unit of the staff's regions (another region's or a missing one answers 404): its
     outstanding arrears, a page of the persons with unpaid lines, its recent payments."""
-    regions = staff_regions(actor, action="payment.arrears")
+    regions = access_staff_regions(actor, action="payment.arrears")
     unit = Unit.objects.select_related("region").filter(unit_no=unit_no, region__in=regions).first()
     if unit is None:
         deny(actor, action="payment.arrears", object_type="unit", object_id=unit_no)

@@ -56,7 +56,7 @@ def _payments_page(request, *, post_form=None, import_form=None, refused=None):
         "contributions/payments/staff_payments.html",
         {
             "post_form": post_form or PaymentForm(initial={"paid_on": timezone.localdate()}),
-            "import_form": import_form or ImportForm(regions=selectors.staff_regions(actor)),
+            "import_form": import_form or ImportForm(regions=selectors.access_staff_regions(actor)),
             "filter_form": filter_form,
             "refused": refused,
             "page": page,
@@ -126,7 +126,7 @@ def _drop_pending(request) -> None:
 def staff_payments_import(request):
     """Upload: check the file; refuse with every bad row, or keep it and ask to confirm."""
     actor = request.user
-    form = ImportForm(request.POST, request.FILES, regions=selectors.staff_regions(actor))
+    form = ImportForm(request.POST, request.FILES, regions=selectors.access_staff_regions(actor))
     if not form.is_valid():
         return _payments_page(request, import_form=form)
     upload = form.cleaned_data["file"]
