@@ -5,6 +5,7 @@ from django import forms
 
 from shebao.core.passwords import PasswordPolicyValidator
 from shebao.filings.business import BusinessKind
+from shebao.web.fields import MobileField, PersonNameField, SignInIdNumberField
 from shebao.web.forms import StyledForm
 
 PASSWORD_HELP = PasswordPolicyValidator().get_help_text()
@@ -17,7 +18,7 @@ class UnitLoginForm(StyledForm):
 
 
 class PersonLoginForm(StyledForm):
-    id_number = forms.CharField(label="身份证号码", max_length=18)
+    id_number = SignInIdNumberField(label="身份证号码")
     password = forms.CharField(label="密码", widget=forms.PasswordInput, max_length=128)
 
 
@@ -58,7 +59,7 @@ class ForgotIdentifyForm(StyledForm):
 
     unit_key = forms.CharField(label="单位编号或统一社会信用代码", max_length=20, required=False)
     account = forms.CharField(label="操作员账号", max_length=30, required=False)
-    id_number = forms.CharField(label="身份证号码", max_length=18, required=False)
+    id_number = SignInIdNumberField(label="身份证号码", required=False)
     username = forms.CharField(label="经办账号", max_length=150, required=False)
 
 
@@ -68,8 +69,8 @@ class ForgotResetForm(StyledForm, NewPasswordMixin):
 
 
 class PersonSignupIdentifyForm(StyledForm):
-    id_number = forms.CharField(label="身份证号码", max_length=18)
-    name = forms.CharField(label="姓名", max_length=50)
+    id_number = SignInIdNumberField(label="身份证号码")
+    name = PersonNameField(label="姓名")
 
 
 class PersonSignupFinishForm(StyledForm, NewPasswordMixin):
@@ -85,8 +86,8 @@ class UnitBindForm(StyledForm):
     account = forms.CharField(
         label="管理员账号", max_length=30, help_text="4–30 位字母、数字或下划线"
     )
-    display_name = forms.CharField(label="管理员姓名", max_length=50)
-    mobile = forms.CharField(label="管理员手机号", max_length=11)
+    display_name = PersonNameField(label="管理员姓名")
+    mobile = MobileField(label="管理员手机号")
     sms_code = forms.CharField(label="短信验证码", max_length=6)
     password = forms.CharField(
         label="密码", widget=forms.PasswordInput, max_length=128, help_text=PASSWORD_HELP
@@ -104,8 +105,8 @@ class OperatorCreateForm(StyledForm):
     account = forms.CharField(
         label="操作员账号", max_length=30, help_text="4–30 位字母、数字或下划线"
     )
-    display_name = forms.CharField(label="姓名", max_length=50)
-    mobile = forms.CharField(label="手机号", max_length=11, help_text="登录时接收短信验证码")
+    display_name = PersonNameField(label="姓名")
+    mobile = MobileField(label="手机号", help_text="登录时接收短信验证码")
     password = forms.CharField(
         label="初始密码", widget=forms.PasswordInput, max_length=128, help_text=PASSWORD_HELP
     )

@@ -23,6 +23,7 @@ from shebao.accounts.models import (
 )
 from shebao.accounts.selectors import active_online_registration
 from shebao.core.audit import audit_record
+from shebao.core.inputs import normalize_mobile, normalize_person_name
 from shebao.core.passwords import check_password_policy
 from shebao.core.sms import send_sms
 from shebao.core.verification import verification_code_check
@@ -44,10 +45,17 @@ def _check_account_name(account: str) -> str:
 
 
 def _check_mobile(mobile: str, field: str = "mobile") -> str:
-    mobile = (mobile or "").strip()
-    if not (len(mobile) == 11 and mobile.isdigit() and mobile.startswith("1")):
-        raise ValidationError({field: "请输入11位手机号码"})
-    return mobile
+    try:
+        return normalize_mobile(mobile)
+    except ValidationError as e:
+        raise ValidationError({field: e.messages[0]}) from None
+
+
+def _check_display_name(display_name: str) -> str:
+    try:
+        return normalize_person_name(display_name)
+    except ValidationError as e:
+        raise ValidationError({"display_name": e.messages[0]}) from None
 
 
 def _check_kinds(kinds) -> list[str]:
@@ -161,14 +169,13 @@ def operator_create(
     account = _check_account_name(account)
     mobile = _check_mobile(mobile)
     kinds = _check_kinds(business_kinds)
-    if not (display_name or "").strip():
-        raise ValidationError({"display_name": "请填写操作员姓名"})
+    display_name = _check_display_name(display_name)
     _password_errors(password, account_name=account)
     with transaction.atomic():
         user = _new_operator(
             registration=actor.registration,
             account=account,
-            display_name=display_name.strip(),
+            display_name=display_name,
             mobile=mobile,
             password=password,
             admin=False,
@@ -358,8 +365,7 @@ def unit_bind_with_code(
     """The unit registers its online account with unit number + registration code."""
     account = _check_account_name(account)
     mobile = _check_mobile(mobile)
-    if not (display_name or "").strip():
-        raise ValidationError({"display_name": "请填写管理员姓名"})
+    display_name = _check_display_name(display_name)
     _password_errors(password, account_name=account)
     unit = Unit.objects.filter(unit_no=(unit_key or "").strip()).first()
     wrong = ValidationError({"code": "单位编号或网报注册码不正确，或注册码已失效"})
@@ -395,7 +401,7 @@ def unit_bind_with_code(
             user = _new_operator(
                 registration=registration,
                 account=account,
-                display_name=display_name.strip(),
+                display_name=display_name,
                 mobile=mobile,
                 password=password,
                 admin=True,

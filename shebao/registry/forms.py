@@ -7,28 +7,27 @@ from decimal import Decimal
 
 from django import forms
 
-from shebao.core.ids import normalize_resident_id, normalize_uscc
 from shebao.core.models import Region
 from shebao.registry.models import INJURY_CLASS_BENCHMARKS, Affiliation, InsuranceType, UnitType
 from shebao.registry.services import FALLBACK_DEFAULTS
+from shebao.web.fields import (
+    AddressField,
+    IdNumberField,
+    MobileField,
+    PersonNameField,
+    UnitNameField,
+    UsccField,
+)
 from shebao.web.forms import StyledForm
 
 ACCEPT = "image/jpeg,image/png,application/pdf,.jpg,.jpeg,.png,.pdf"
-MOBILE_ERROR = "请输入11位手机号码"
-
-
-def clean_mobile(value: str) -> str:
-    value = (value or "").strip()
-    if not (len(value) == 11 and value.isdigit() and value.startswith("1")):
-        raise forms.ValidationError(MOBILE_ERROR)
-    return value
 
 
 class UnitFieldsForm(StyledForm):
     """The unit's data, shared by the public first registration and counter registration."""
 
-    name = forms.CharField(label="单位名称", max_length=100)
-    uscc = forms.CharField(label="统一社会信用代码", max_length=18, min_length=18)
+    name = UnitNameField(label="单位名称")
+    uscc = UsccField(label="统一社会信用代码")
     unit_type = forms.ChoiceField(label="单位类型", choices=[("", "请选择")] + UnitType.choices)
     affiliation = forms.ChoiceField(
         label="隶属关系", choices=[("", "请选择")] + Affiliation.choices
@@ -42,13 +41,11 @@ class UnitFieldsForm(StyledForm):
         required=False,
         help_text="按单位类型自动选择；只有机关、事业单位可以调整",
     )
-    address = forms.CharField(label="单位地址", max_length=200)
-    legal_rep_name = forms.CharField(label="法定代表人姓名", max_length=50)
-    legal_rep_id_number = forms.CharField(label="法定代表人身份证号", max_length=18)
-    contact_name = forms.CharField(label="联系人", max_length=50)
-    contact_mobile = forms.CharField(
-        label="联系人手机", max_length=11, help_text="接收验证码和审核结果短信"
-    )
+    address = AddressField(label="单位地址")
+    legal_rep_name = PersonNameField(label="法定代表人姓名")
+    legal_rep_id_number = IdNumberField(label="法定代表人身份证号")
+    contact_name = PersonNameField(label="联系人")
+    contact_mobile = MobileField(label="联系人手机", help_text="接收验证码和审核结果短信")
     industry = forms.CharField(label="所属行业", max_length=100, required=False)
     injury_risk_class = forms.TypedChoiceField(
         label="工伤风险类别",
@@ -74,18 +71,8 @@ class UnitFieldsForm(StyledForm):
             }
         )
 
-    def clean_uscc(self):
-        return normalize_uscc(self.cleaned_data["uscc"])
-
-    def clean_legal_rep_id_number(self):
-        return normalize_resident_id(self.cleaned_data["legal_rep_id_number"])
-
-    def clean_contact_mobile(self):
-        return clean_mobile(self.cleaned_data["contact_mobile"])
-
 
 class CounterUnitForm(UnitFieldsForm):
     """Staff register a unit directly at the counter."""
 
     is_vip = forms.BooleanField(label="VIP单位（申报自动审核通过）", required=False)
-    uscc = forms.CharField(label="统一社会信用代码", max_length=18, min_length=18)

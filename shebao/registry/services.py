@@ -5,10 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from shebao.core.audit import audit_record
-from shebao.core.ids import (
-    normalize_resident_id,
-    normalize_uscc,
-)
+from shebao.core.inputs import UNIT_FIELD_RULES, clean_fields
 from shebao.core.sequences import next_unit_no
 from shebao.registry import access
 from shebao.registry.models import InsuranceType, Unit, UnitType, UnitTypeDefault
@@ -57,18 +54,11 @@ def unit_create(*, actor, region, fields: dict) -> Unit:
         access.deny(actor, action="unit.create", object_type="unit", region=region)
         raise PermissionDenied("只有本统筹区的经办人员可以登记单位")
     data = {k: v for k, v in fields.items() if k in UNIT_FIELDS}
-    errors = {}
-    if data.get("uscc"):
-        try:
-            data["uscc"] = normalize_uscc(data["uscc"])
-        except ValidationError as e:
-            errors["uscc"] = e.messages
-    else:
+    rules = dict(UNIT_FIELD_RULES)
+    if not data.get("uscc"):  # an old unit may have none
+        rules.pop("uscc")
         data["uscc"] = None
-    try:
-        data["legal_rep_id_number"] = normalize_resident_id(data.get("legal_rep_id_number", ""))
-    except ValidationError as e:
-        errors["legal_rep_id_number"] = e.messages
+    errors = clean_fields(data, rules)
     if data.get("unit_type") not in UnitType.values:
         errors["unit_type"] = "请选择单位类型"
     types = [t for t in data.get("insurance_types") or [] if t in InsuranceType.values]

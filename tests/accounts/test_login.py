@@ -247,12 +247,28 @@ def test_person_wrong_password(client, person_user):
     assert signed_in_user_id(client) is None
 
 
-@pytest.mark.parametrize("id_number", ["not-an-id", "110101199001011234", "1" * 18])
-def test_person_unknown_or_malformed_id_does_not_crash(client, person_user, id_number):
-    response = person_login(client, id_number, PASSWORD)
+def test_person_unknown_id_gets_the_wrong_password_answer(client, person_user):
+    response = person_login(client, "110101199001011237", PASSWORD)
 
     assert response.status_code == 200
     assert WRONG_PASSWORD_MESSAGE in response.content.decode()
+    assert not SmsMessage.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("id_number", "message"),
+    [
+        ("not-an-id", "身份证号码只能由数字和末位的X组成，不能有空格或其他符号"),
+        ("110101199001011234", "身份证号码校验位错误，请逐位核对号码"),
+        ("1101051949123100 2X", "身份证号码只能由数字和末位的X组成，不能有空格或其他符号"),
+    ],
+)
+def test_person_malformed_id_gets_the_id_rule_message(client, person_user, id_number, message):
+    response = person_login(client, id_number, PASSWORD)
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert signed_in_user_id(client) is None
     assert not SmsMessage.objects.exists()
 
 

@@ -56,7 +56,7 @@ def test_create_through_page(admin_client, admin_a):
     ("overrides", "message"),
     [
         ({"account": "a-b"}, "操作员账号须为4–30 位字母、数字或下划线"),
-        ({"mobile": "12345"}, "请输入11位手机号码"),
+        ({"mobile": "12345"}, "请填写11位手机号码"),
         ({"password": "weakpass"}, "密码须包含大写字母、小写字母、数字、符号中的至少三类"),
         ({"account": "admin"}, "该操作员账号已存在"),
     ],

@@ -265,8 +265,8 @@ def test_forgot_password_weak_new_password_keeps_code(client, account):
     [
         ("operator", {"unit_key": "999999999999", "account": "admin"}),
         ("operator", {"unit_key": "UNITNO", "account": "nobody"}),
-        ("person", {"id_number": "110101199001011234"}),
-        ("person", {"id_number": "not-an-id"}),
+        ("person", {"id_number": "110101199001011237"}),
+        ("person", {"id_number": "E12345678"}),  # a passport number nobody has
         ("staff", {"username": "ghost"}),
     ],
 )

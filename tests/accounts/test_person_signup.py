@@ -30,7 +30,7 @@ def person_accounts() -> int:
 def person_without_mobile(region_bj):
     return Person.objects.create(
         person_no="110000000002",
-        id_number="110101199003070019",
+        id_number="110101199003070011",
         name="李四",
         sex="1",
         birth_date=date(1990, 3, 7),
@@ -79,7 +79,7 @@ def test_wrong_name_refused_without_sms(client, person):
 
 
 def test_unknown_id_number_gets_the_same_answer(client, person):
-    response = client.post(URL, {"id_number": "110101199001011234", "name": "张晓红"})
+    response = client.post(URL, {"id_number": "110101199001011237", "name": "张晓红"})
 
     assert response.status_code == 200
     assert "未找到该参保人员信息，请核对身份证号码和姓名" in response.content.decode()

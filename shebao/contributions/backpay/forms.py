@@ -10,6 +10,7 @@ from django.utils import timezone
 from shebao.filings.models import FilingKind
 from shebao.registry.enrolment.calc import ordered_types
 from shebao.registry.models import InsuranceType, Unit
+from shebao.web.fields import IdNumberField
 from shebao.web.forms import StyledForm
 
 PERIOD_WIDGET = {"inputmode": "numeric", "placeholder": "yyyyMM", "autocomplete": "off"}
@@ -22,12 +23,10 @@ WAGE_LABELS = {
 
 
 class BackPayForm(StyledForm):
-    id_number = forms.CharField(
+    id_number = IdNumberField(
         label="证件号码",
-        max_length=32,
         error_messages={"required": "请填写职工的证件号码"},
-        help_text="末尾为字母的请输入大写X",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="末尾为X的大小写均可",
     )
     month_from = forms.CharField(
         label="补缴起始年月",

@@ -2,12 +2,12 @@
 fields and materials, cleaning typed values, before/after snapshots and how a stored value is
 shown (codes as labels, numbers masked)."""
 
-import re
 from datetime import date
 
 from django.core.exceptions import ValidationError
 
 from shebao.core.ids import mask_id_number, mask_mobile
+from shebao.core.inputs import normalize_mobile, normalize_person_name
 from shebao.filings.models import FilingKind
 from shebao.registry.models import Person, Unit, UnitType
 
@@ -55,10 +55,7 @@ RESIDENT_LAYOUT_TYPES = (
     Person.IdType.HMT_PERMIT,
     Person.IdType.FOREIGN_PR,
 )
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-PASSPORT_RE = re.compile(r"^[A-Z0-9]{5,20}$")
 LOCK_REASON_MAX = 200
-NAME_MAX = 50
 
 
 def locked_message(person: Person) -> str:
@@ -75,22 +72,14 @@ def clean_text(value) -> str:
     return " ".join(str(value or "").split())
 
 
-def clean_name(value, label: str = "姓名", max_length: int = NAME_MAX) -> str:
-    name = clean_text(value)
-    if not name:
-        raise ValidationError(f"请填写{label}")
-    if len(name) > max_length:
-        raise ValidationError(f"{label}不能超过 {max_length} 个字")
-    if any(ch.isdigit() for ch in name):
-        raise ValidationError(f"{label}不能包含数字")
-    return name
+def clean_name(value) -> str:
+    """A person's name by the one rule (``shebao.core.inputs``)."""
+    return normalize_person_name(value)
 
 
 def clean_mobile(value) -> str:
-    mobile = clean_text(value).replace(" ", "")
-    if not MOBILE_RE.match(mobile):
-        raise ValidationError("请填写11位手机号码（以1开头）")
-    return mobile
+    """A mobile by the one rule (``shebao.core.inputs``)."""
+    return normalize_mobile(value)
 
 
 def person_snapshot(person: Person, labels: dict[str, str]) -> dict[str, str]:

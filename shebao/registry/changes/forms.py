@@ -4,11 +4,21 @@ initial values of a form opened on a saved filing."""
 
 from django import forms
 
+from shebao.core.inputs import RESIDENT_LAYOUT
 from shebao.filings.materials import MaterialRejected, check_material
 from shebao.filings.models import FilingKind
 from shebao.registry.changes import calc
 from shebao.registry.forms import ACCEPT
 from shebao.registry.models import Person, UnitType
+from shebao.web.fields import (
+    AddressField,
+    IdNumberField,
+    MobileField,
+    PersonNameField,
+    RuleField,
+    UnitNameField,
+    UsccField,
+)
 from shebao.web.forms import StyledForm
 
 UNCHANGED = "不变更请留空"
@@ -27,6 +37,8 @@ def _show_before(form, labels: dict, before: dict, suffix: str = "") -> None:
     for key in labels:
         shown = calc.shown_value(key, before.get(key)) or "（空）"
         form.fields[key].help_text = f"变更前：{shown}{suffix}"
+        if isinstance(form.fields[key], RuleField):
+            form.fields[key].unchanged = before.get(key) or None
 
 
 class PersonSearchForm(StyledForm):
@@ -38,8 +50,8 @@ class PersonSearchForm(StyledForm):
 
 
 class PersonKeyChangeForm(StyledForm):
-    name = forms.CharField(label="姓名（变更后）", required=False, max_length=50)
-    id_number = forms.CharField(label="证件号码（变更后）", required=False, max_length=32)
+    name = PersonNameField(label="姓名（变更后）", required=False)
+    id_number = IdNumberField(label="证件号码（变更后）", required=False)
     birth_date = forms.DateField(
         label="出生日期（变更后）",
         required=False,
@@ -51,16 +63,18 @@ class PersonKeyChangeForm(StyledForm):
     )
     proof = _file_field(calc.PERSON_KEY_MATERIALS["proof"], "必须上传。")
 
-    def __init__(self, *args, before: dict, **kwargs):
+    def __init__(self, *args, before: dict, id_type: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        # the person's own type: its rule checks the new number
+        self.fields["id_number"].id_type = id_type or RESIDENT_LAYOUT
         _show_before(self, calc.PERSON_KEY_LABELS, before, f"；{UNCHANGED}")
         self.fields["id_number"].help_text += "。居民身份证变更后，出生日期和性别随号码自动更正"
         self.fields["id_number"].widget.attrs["autocomplete"] = "off"
 
 
 class PersonGeneralChangeForm(StyledForm):
-    mobile = forms.CharField(label="手机号码", required=False, max_length=11)
-    address = forms.CharField(label="联系地址", required=False, max_length=200)
+    mobile = MobileField(label="手机号码", required=False)
+    address = AddressField(label="联系地址", required=False)
     hukou = forms.ChoiceField(
         label="户口性质", required=False, choices=[("", "未填写"), *Person.Hukou.choices]
     )
@@ -85,9 +99,9 @@ class PersonLockForm(StyledForm):
 
 
 class UnitGeneralChangeForm(StyledForm):
-    contact_name = forms.CharField(label="联系人", max_length=50)
-    contact_mobile = forms.CharField(label="联系人手机", max_length=11)
-    address = forms.CharField(label="单位地址", max_length=200)
+    contact_name = PersonNameField(label="联系人")
+    contact_mobile = MobileField(label="联系人手机")
+    address = AddressField(label="单位地址")
 
     def __init__(self, *args, before: dict, **kwargs):
         super().__init__(*args, **kwargs)
@@ -96,12 +110,10 @@ class UnitGeneralChangeForm(StyledForm):
 
 
 class UnitKeyChangeForm(StyledForm):
-    name = forms.CharField(label="单位名称（变更后）", required=False, max_length=100)
-    uscc = forms.CharField(label="统一社会信用代码（变更后）", required=False, max_length=18)
-    legal_rep_name = forms.CharField(label="法定代表人（变更后）", required=False, max_length=50)
-    legal_rep_id_number = forms.CharField(
-        label="法定代表人身份证号（变更后）", required=False, max_length=18
-    )
+    name = UnitNameField(label="单位名称（变更后）", required=False)
+    uscc = UsccField(label="统一社会信用代码（变更后）", required=False)
+    legal_rep_name = PersonNameField(label="法定代表人（变更后）", required=False)
+    legal_rep_id_number = IdNumberField(label="法定代表人身份证号（变更后）", required=False)
     unit_type = forms.ChoiceField(
         label="单位类型（变更后）", required=False, choices=[("", "不变更"), *UnitType.choices]
     )
@@ -159,9 +171,13 @@ def change_initial(kind: str, before: dict, filing) -> dict:
     return {k: v for k, v in after.items() if v != payload.get("before", {}).get(k)}
 
 
-def change_form(kind: str, before: dict, filing, data=None, files=None) -> StyledForm:
+def change_form(
+    kind: str, before: dict, filing, data=None, files=None, *, id_type: str | None = None
+) -> StyledForm:
+    """``id_type``: the person's (the person key change checks the new number against it)."""
     initial = change_initial(kind, before, filing)
-    return CHANGE_FORMS[kind](data, files, initial=initial, before=before)
+    extra = {"id_type": id_type} if kind == FilingKind.PERSON_KEY_CHANGE else {}
+    return CHANGE_FORMS[kind](data, files, initial=initial, before=before, **extra)
 
 
 def checked_materials(files, form, kind: str) -> dict:

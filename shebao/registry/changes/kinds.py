@@ -22,7 +22,13 @@ from django.utils import timezone
 
 from shebao.core import hooks
 from shebao.core.audit import audit_record
-from shebao.core.ids import normalize_resident_id, normalize_uscc
+from shebao.core.inputs import (
+    normalize_address,
+    normalize_id_number,
+    normalize_resident_layout_id,
+    normalize_unit_name,
+    normalize_uscc_input,
+)
 from shebao.filings import services as filing_services
 from shebao.filings.business import BusinessKind
 from shebao.filings.kinds import FilingHandler, ReviewPolicy
@@ -31,7 +37,6 @@ from shebao.registry.changes.calc import (
     LEGAL_REP_ID_LABEL,
     LEGAL_REP_ID_SLOT,
     LOCK_REASON_MAX,
-    PASSPORT_RE,
     PERSON_GENERAL_LABELS,
     PERSON_KEY_LABELS,
     PERSON_KEY_MATERIALS,
@@ -172,13 +177,7 @@ class PersonKeyChangeHandler(_PersonChangeHandler):
                 errors["name"] = e.messages
         if "id_number" in given:
             try:
-                if person.id_type in RESIDENT_LAYOUT_TYPES:
-                    result["id_number"] = normalize_resident_id(given["id_number"])
-                else:
-                    number = given["id_number"].replace(" ", "").upper()
-                    if not PASSPORT_RE.match(number):
-                        raise ValidationError("证件号码应为5–20位字母或数字")
-                    result["id_number"] = number
+                result["id_number"] = normalize_id_number(person.id_type, given["id_number"])
             except ValidationError as e:
                 errors["id_number"] = e.messages
         if "birth_date" in given:
@@ -256,9 +255,11 @@ class PersonGeneralChangeHandler(_PersonChangeHandler):
                         "请本人在个人网厅修改或到经办机构办理"
                     )
         address = clean_text(after.get("address"))
-        if len(address) > 200:
-            errors["address"] = "联系地址不能超过 200 个字"
-        result["address"] = address
+        if address != result["address"]:  # a stored value is not refused for being old-style
+            try:
+                result["address"] = normalize_address(address, required=False)
+            except ValidationError as e:
+                errors["address"] = e.messages
         hukou = after.get("hukou") or ""
         if hukou and hukou not in Person.Hukou.values:
             errors["hukou"] = "请选择户口性质"
@@ -384,23 +385,26 @@ class UnitGeneralChangeHandler(_UnitChangeHandler):
     labels = UNIT_GENERAL_LABELS
     duplicate_message = "本单位已有一笔单位一般信息变更正在办理，请先提交办结或退单"
 
+    RULES = {
+        "contact_name": clean_name,
+        "contact_mobile": clean_mobile,
+        "address": normalize_address,
+    }
+
     def clean_after(self, unit: Unit, after: dict) -> dict:
+        """The form shows the current values: a value sent unchanged is kept as stored (never
+        refused for being old-style); a new or blank one is checked by its rule."""
         errors = {}
         result = {}
-        try:
-            result["contact_name"] = clean_name(after.get("contact_name"), "联系人")
-        except ValidationError as e:
-            errors["contact_name"] = e.messages
-        try:
-            result["contact_mobile"] = clean_mobile(after.get("contact_mobile"))
-        except ValidationError as e:
-            errors["contact_mobile"] = e.messages
-        address = clean_text(after.get("address"))
-        if not address:
-            errors["address"] = "请填写单位地址"
-        elif len(address) > 200:
-            errors["address"] = "单位地址不能超过 200 个字"
-        result["address"] = address
+        for key, rule in self.RULES.items():
+            value = clean_text(after.get(key))
+            if value and value == getattr(unit, key):
+                result[key] = value
+                continue
+            try:
+                result[key] = rule(value)
+            except ValidationError as e:
+                errors[key] = e.messages
         if errors:
             raise ValidationError(errors)
         return result
@@ -422,12 +426,13 @@ class UnitKeyChangeHandler(_UnitChangeHandler):
         result = dict(current)
         given = given_values(after, current)
         if "name" in given:
-            if len(given["name"]) > 100:
-                errors["name"] = "单位名称不能超过 100 个字"
-            result["name"] = given["name"]
+            try:
+                result["name"] = normalize_unit_name(given["name"])
+            except ValidationError as e:
+                errors["name"] = e.messages
         if "uscc" in given:
             try:
-                result["uscc"] = normalize_uscc(given["uscc"])
+                result["uscc"] = normalize_uscc_input(given["uscc"])
             except ValidationError as e:
                 errors["uscc"] = e.messages
             else:
@@ -437,12 +442,14 @@ class UnitKeyChangeHandler(_UnitChangeHandler):
                         errors["uscc"] = message
         if "legal_rep_name" in given:
             try:
-                result["legal_rep_name"] = clean_name(given["legal_rep_name"], "法定代表人姓名")
+                result["legal_rep_name"] = clean_name(given["legal_rep_name"])
             except ValidationError as e:
                 errors["legal_rep_name"] = e.messages
         if "legal_rep_id_number" in given:
             try:
-                result["legal_rep_id_number"] = normalize_resident_id(given["legal_rep_id_number"])
+                result["legal_rep_id_number"] = normalize_resident_layout_id(
+                    given["legal_rep_id_number"]
+                )
             except ValidationError as e:
                 errors["legal_rep_id_number"] = e.messages
         if (

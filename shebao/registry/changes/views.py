@@ -118,7 +118,9 @@ def _person_page(request, kind: str, person: Person, filing=None):
     selectors.change_unit(request.user, kind)
     locks = kind == FilingKind.PERSON_LOCK
     before = {} if locks else calc.person_snapshot(person, handler_for(kind).labels)
-    form = change_form(kind, before, filing, request.POST or None, request.FILES or None)
+    form = change_form(
+        kind, before, filing, request.POST or None, request.FILES or None, id_type=person.id_type
+    )
     if request.method == "POST" and form.is_valid():
         extra = {"reason": form.cleaned_data.get("reason", "")}
         saved = _save(

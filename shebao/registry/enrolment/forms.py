@@ -6,6 +6,7 @@ from django import forms
 from shebao.core.periods import Period
 from shebao.filings.models import FilingKind
 from shebao.registry.models import Enrolment, InsuranceType, Person
+from shebao.web.fields import AddressField, IdNumberField, MobileField, PersonNameField
 from shebao.web.forms import StyledForm
 
 DATE_WIDGET = {"type": "date"}
@@ -22,12 +23,9 @@ def _date_field(label: str, *, required=True, help_text="") -> forms.DateField:
 
 
 class LookupForm(StyledForm):
-    id_number = forms.CharField(
+    id_number = IdNumberField(
         label="身份证号码",
-        max_length=32,
-        error_messages={"required": "请填写身份证号码"},
         help_text="输入后点“查询”，系统自动判断新参保、续保、险种新增或单位间转移",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
 
 
@@ -36,7 +34,7 @@ class EnrolmentForm(StyledForm):
     Fields the lookup makes pointless are removed (an existing person's name, a transfer-in's
     person data)."""
 
-    name = forms.CharField(label="姓名", max_length=50, error_messages={"required": "请填写姓名"})
+    name = PersonNameField(label="姓名")
     ethnicity = forms.CharField(label="民族", max_length=20, required=False, initial="汉族")
     hukou = forms.ChoiceField(
         label="户口性质",
@@ -44,8 +42,8 @@ class EnrolmentForm(StyledForm):
         error_messages={"required": "请选择户口性质"},
     )
     first_work_date = _date_field("参加工作日期")
-    mobile = forms.CharField(label="手机号", max_length=11, required=False)
-    address = forms.CharField(label="联系地址", max_length=200, required=False)
+    mobile = MobileField(label="手机号", required=False)
+    address = AddressField(label="联系地址", required=False)
     scope = forms.ChoiceField(
         label="用工形式",
         choices=Enrolment.Scope.choices,

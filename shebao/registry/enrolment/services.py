@@ -20,7 +20,13 @@ from django.http import Http404
 from django.utils import timezone
 
 from shebao.core import hooks
-from shebao.core.ids import normalize_resident_id, resident_id_birth_date, resident_id_sex
+from shebao.core.ids import resident_id_birth_date, resident_id_sex
+from shebao.core.inputs import (
+    normalize_address,
+    normalize_mobile,
+    normalize_person_name,
+    normalize_resident_layout_id,
+)
 from shebao.core.periods import Period
 from shebao.filings import services as filing_services
 from shebao.filings.kinds import handler_for
@@ -112,14 +118,21 @@ def _before(lookup: Lookup) -> dict:
     }
 
 
+def _checked(rule, value, key: str, errors: dict) -> str:
+    """``rule(value)``, or "" with the rule's one message in ``errors[key]``."""
+    try:
+        return rule(value)
+    except ValidationError as e:
+        errors[key] = e.messages[0]
+        return ""
+
+
 def _person_fields(lookup: Lookup, kind: str, data: dict, errors: dict) -> dict:
     """The person's data as filed: a new person's typed data, an existing person's stored key
     data with their typed general data, a transfer-in's stored data unchanged."""
     person = lookup.person
     if person is None:
-        name = (data.get("name") or "").strip()
-        if not name:
-            errors["name"] = "请填写姓名"
+        name = _checked(normalize_person_name, data.get("name"), "name", errors)
         fields = {
             "name": name,
             "sex": resident_id_sex(lookup.id_number),
@@ -144,9 +157,11 @@ def _person_fields(lookup: Lookup, kind: str, data: dict, errors: dict) -> dict:
     if hukou not in Person.Hukou.values:
         errors["hukou"] = "请选择户口性质"
     mobile = (data.get("mobile") or "").strip()
-    if mobile and not (len(mobile) == 11 and mobile.isdigit() and mobile.startswith("1")):
-        errors["mobile"] = "请输入11位手机号码"
-    address = (data.get("address") or "").strip()[:200]
+    if mobile:
+        mobile = _checked(normalize_mobile, mobile, "mobile", errors)
+    address = _checked(
+        lambda v: normalize_address(v, required=False), data.get("address"), "address", errors
+    )
     if person is not None:
         mobile = mobile or person.mobile
         address = address or person.address
@@ -267,7 +282,7 @@ def enrolment_save(
         raise ValueError(kind)
     unit = _operator_unit(actor, kind, "save")
     try:
-        id_number = normalize_resident_id(data.get("id_number", ""))
+        id_number = normalize_resident_layout_id(data.get("id_number", ""))
     except ValidationError as e:
         raise ValidationError({"id_number": e.messages}) from None
     with transaction.atomic():

@@ -6,6 +6,7 @@ from django import forms
 from shebao.core.passwords import PasswordPolicyValidator, check_password_policy
 from shebao.registry.forms import ACCEPT, UnitFieldsForm
 from shebao.registry.registration.kinds import MATERIALS
+from shebao.web.fields import MobileField
 from shebao.web.forms import StyledForm
 
 
@@ -67,5 +68,5 @@ class SubmitForm(StyledForm):
 
 class ReopenForm(StyledForm):
     serial_no = forms.CharField(label="流水号", max_length=20)
-    mobile = forms.CharField(label="联系人手机", max_length=11)
+    mobile = MobileField(label="联系人手机")
     code = forms.CharField(label="短信验证码", max_length=6)

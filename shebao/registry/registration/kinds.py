@@ -11,7 +11,8 @@ its payload's labels; the applicant's saves are in ``services.py``."""
 from django.core.exceptions import ValidationError
 
 from shebao.core import hooks
-from shebao.core.ids import mask_id_number, normalize_resident_id, normalize_uscc
+from shebao.core.ids import mask_id_number
+from shebao.core.inputs import UNIT_FIELD_RULES, clean_fields
 from shebao.core.models import Region
 from shebao.core.sms import send_sms
 from shebao.filings.kinds import FilingHandler
@@ -55,12 +56,8 @@ class UnitRegistrationHandler(FilingHandler):
         (the applicant's session, proven by SMS)."""
 
     def clean_payload(self, payload: dict, *, filing) -> dict:
-        errors = {}
-        try:
-            payload["uscc"] = normalize_uscc(payload["uscc"])
-        except ValidationError as e:
-            errors["uscc"] = e.messages
-        else:
+        errors = clean_fields(payload, UNIT_FIELD_RULES)
+        if "uscc" not in errors:
             if Unit.objects.filter(uscc=payload["uscc"]).exists():
                 errors["uscc"] = (
                     "该统一社会信用代码已登记参保，不能重复登记；如需网上办理请到经办机构领取网报注册码"
@@ -75,10 +72,6 @@ class UnitRegistrationHandler(FilingHandler):
                     pending = pending.exclude(pk=filing.pk)
                 if pending.exists():
                     errors["uscc"] = self.duplicate_message
-        try:
-            payload["legal_rep_id_number"] = normalize_resident_id(payload["legal_rep_id_number"])
-        except ValidationError as e:
-            errors["legal_rep_id_number"] = e.messages
         region = Region.objects.filter(code=payload.get("region")).first()
         if region is None:
             errors["region"] = "请选择统筹区"

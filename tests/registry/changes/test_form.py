@@ -6,11 +6,13 @@ import io
 from datetime import date
 
 import pytest
+from django.core.exceptions import ValidationError
 from python_calamine import CalamineWorkbook
 
 from shebao.core.ids import make_resident_id
 from shebao.core.models import AuditEntry
 from shebao.filings import services as filing_services
+from shebao.registry.models import Person
 from tests.conftest import signed_in
 from tests.registry import changes_helpers as h
 from tests.registry.changes_helpers import general_change, key_change, person_save
@@ -85,9 +87,18 @@ def test_general_change_form(admin_a, worker):
 
 
 def test_text_that_looks_like_a_formula_is_not_run(admin_a, worker):
-    filing = general_change(admin_a, worker, address='=HYPERLINK("http://x")')
+    # an old stored value (the input rule refuses a new one) is still neutralised in the export
+    Person.objects.filter(pk=worker.pk).update(address='=HYPERLINK("http://x")')
+    worker.refresh_from_db()
+    filing = general_change(admin_a, worker, address="新地址1号")
     fields = by_label(sheet_rows(download(signed_in(admin_a), filing).content))
-    assert fields["联系地址（变更）"][1] == '\'=HYPERLINK("http://x")'
+    assert fields["联系地址（变更）"][0] == '\'=HYPERLINK("http://x")'
+
+
+def test_new_text_that_looks_like_a_formula_is_refused(admin_a, worker):
+    with pytest.raises(ValidationError) as e:
+        general_change(admin_a, worker, address='=HYPERLINK("http://x")')
+    assert e.value.message_dict == {"address": ["地址不能以 =、+、-、@ 开头"]}
 
 
 def test_change_form_of_another_unit_or_kind_is_404(admin_a, admin_b, stranger, worker):

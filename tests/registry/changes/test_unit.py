@@ -187,7 +187,7 @@ def test_unit_type_change(admin_a, staff_bj):
         ({"uscc": "91350100M000100Y44"}, "uscc", "校验位错误"),
         ({"uscc": "9135"}, "uscc", "长度应为18位"),
         ({"unit_type": "99"}, "unit_type", "请选择单位类型"),
-        ({"name": "长" * 101}, "name", "不能超过 100 个字"),
+        ({"name": "长" * 101}, "name", "单位名称不能超过100个字"),
         ({}, "__all__", "没有需要变更的内容"),
     ],
 )
@@ -309,6 +309,7 @@ def test_unit_key_change_page(admin_a):
     assert "1101**********" in page and admin_a.unit.legal_rep_id_number not in page
     response = client.post("/unit/changes/unit/key/", {"uscc": "91350100M000100Y44"})
     assert "校验位错误" in response.context["form"].errors["uscc"][0]
+    response = client.post("/unit/changes/unit/key/", {"name": "新名称有限公司"})
     assert "营业执照" in response.context["form"].errors["licence"][0]
     response = client.post(
         "/unit/changes/unit/key/", {"name": "新名称有限公司", "licence": upload()}

@@ -158,7 +158,7 @@ def test_start_month_after_the_next_settlement_period_is_refused(admin_a):
         ("first_work_date", None, "请填写参加工作日期"),
         ("name", "  ", "请填写姓名"),
         ("hukou", "", "请选择户口性质"),
-        ("mobile", "12345", "请输入11位手机号码"),
+        ("mobile", "12345", "请填写11位手机号码"),
         ("insurance_types", [], "请至少选择一个险种"),
         ("insurance_types", ["110", "510"], "不能选择510 生育保险（本单位未参加）"),
         ("wage", Decimal("0"), "申报工资应大于0"),

@@ -140,13 +140,13 @@ BAD_FIELDS = [
         id="legal-rep-id-date",
     ),
     pytest.param(
-        {"contact_mobile": "1391234567"}, "contact_mobile", "请输入11位手机号码", id="mobile-10"
+        {"contact_mobile": "1391234567"}, "contact_mobile", "请填写11位手机号码", id="mobile-10"
     ),
     pytest.param(
-        {"contact_mobile": "23912345678"}, "contact_mobile", "请输入11位手机号码", id="mobile-2"
+        {"contact_mobile": "23912345678"}, "contact_mobile", "请填写11位手机号码", id="mobile-2"
     ),
     pytest.param(
-        {"contact_mobile": "1391234567a"}, "contact_mobile", "请输入11位手机号码", id="mobile-a"
+        {"contact_mobile": "1391234567a"}, "contact_mobile", "请填写11位手机号码", id="mobile-a"
     ),
     pytest.param(
         {"password": "password1", "password2": "password1"},
@@ -167,7 +167,7 @@ BAD_FIELDS = [
     pytest.param(
         {"admin_account": "赵管理员"}, "admin_account", "字母、数字或下划线", id="account"
     ),
-    pytest.param({"name": ""}, "name", "必填", id="name-missing"),
+    pytest.param({"name": ""}, "name", "请填写单位名称", id="name-missing"),
 ]
 
 
