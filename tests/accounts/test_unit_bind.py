@@ -203,7 +203,7 @@ def test_code_is_single_use(unit_a, reg_code):
     [
         ({"account": "ab"}, "account", "操作员账号须为4–30 位字母、数字或下划线"),
         ({"account": "名字名字"}, "account", "操作员账号须为4–30 位字母、数字或下划线"),
-        ({"mobile": "139666677"}, "mobile", "请填写11位手机号码"),
+        ({"mobile": "139666677"}, "mobile", "请填写11位手机号码（以1开头，第二位为3–9）"),
         ({"display_name": ""}, "display_name", "请填写姓名"),
         ({"password": "zhouadmin1A"}, "password", "密码不能包含账号名"),
         ({"password": "short1A"}, "password", "密码至少 8 位"),
