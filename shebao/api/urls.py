@@ -12,7 +12,7 @@ from ninja.errors import ValidationError
 from ninja.renderers import JSONRenderer
 
 from shebao.contributions.calculator import api as calculator_api
-from shebao.core.api import validation_detail
+from shebao.core.api import STATUS_DESCRIPTIONS, validation_detail
 
 # Query parameter name -> what it should be, for the 400 messages (one sentence per name).
 PARAM_RULES = {**calculator_api.PARAM_RULES}
@@ -26,7 +26,20 @@ class ChineseJSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
-api = NinjaAPI(
+class ContractAPI(NinjaAPI):
+    """The schema describes each documented answer in Chinese."""
+
+    def get_openapi_schema(self, **kwargs):
+        schema = super().get_openapi_schema(**kwargs)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for status, answer in operation.get("responses", {}).items():
+                    if int(status) in STATUS_DESCRIPTIONS:
+                        answer["description"] = STATUS_DESCRIPTIONS[int(status)]
+        return schema
+
+
+api = ContractAPI(
     title="社保网上经办平台 API",
     version="1",
     description='错误均以 JSON `{"detail": "中文说明"}` 答复：400 参数无效或缺少参数，'

@@ -18,6 +18,13 @@ class ErrorOut(Schema):
 
 
 ERROR_STATUSES = (400, 404, 429)
+# The schema's description of each answer (django-ninja writes the English reason phrase).
+STATUS_DESCRIPTIONS = {
+    200: "成功",
+    400: "参数无效或缺少参数",
+    404: "资源不存在",
+    429: "请求过于频繁",
+}
 
 
 def responses(ok: Any) -> dict[int, Any]:

@@ -37,6 +37,21 @@ PARAM_RULES = {
 }
 
 
+EXAMPLE_OUT = {
+    "region": "110000",
+    "period": "202408",
+    "lines": [
+        {"type": "110", "base": "6821.00", "unit": "1091.36", "personal": "545.68"},
+        {"type": "210", "base": "6821.00", "unit": "34.11", "personal": "34.11"},
+        {"type": "310", "base": "6821.00", "unit": "668.46", "personal": "139.42"},
+        {"type": "410", "base": "6821.00", "unit": "27.28", "personal": "0.00"},
+    ],
+    "unit_total": "1821.21",
+    "personal_total": "719.21",
+    "total": "2540.42",
+}
+
+
 class LineOut(Schema):
     model_config = ConfigDict(extra="forbid")
 
@@ -47,7 +62,7 @@ class LineOut(Schema):
 
 
 class CalculatorOut(Schema):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE_OUT]})
 
     region: str = Field(pattern=REGION, description="统筹区编码")
     period: str = Field(pattern=r"^[0-9]{4}(0[1-9]|1[0-2])$", description="费款所属期 yyyyMM")
@@ -67,11 +82,18 @@ class CalculatorOut(Schema):
 )
 def calculator(
     request: HttpRequest,
-    region: str = Query(..., pattern=REGION, description="统筹区编码，例如 110000"),
-    period: str = Query(..., pattern=PERIOD, description="费款所属期 yyyyMM，例如 202408"),
-    wage: str = Query(..., pattern=WAGE, description="缴费工资（元），例如 5000"),
+    region: str = Query(
+        ..., pattern=REGION, description="统筹区编码，例如 110000", example="110000"
+    ),
+    period: str = Query(
+        ..., pattern=PERIOD, description="费款所属期 yyyyMM，例如 202408", example="202408"
+    ),
+    wage: str = Query(..., pattern=WAGE, description="缴费工资（元），例如 5000", example="5000"),
     injury_rate: str = Query(  # optional: absent means the region's rate
-        None, pattern=INJURY_RATE, description="工伤保险费率，例如 0.004（缺省用统筹区的费率）"
+        None,
+        pattern=INJURY_RATE,
+        description="工伤保险费率，例如 0.004（缺省用统筹区的费率）",
+        example="0.004",
     ),
     scheme: Literal["enterprise", "institution"] = Query(
         "enterprise", description="单位类别：enterprise 企业，institution 机关事业单位"
