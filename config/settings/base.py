@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "axes",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # its static Swagger UI assets and templates: /api/docs works offline
     "shebao.core",
     "shebao.accounts",
     "shebao.registry",

@@ -17,6 +17,11 @@ class CalculatorError(ValueError):
     """Bad input to the calculator, with a Chinese message."""
 
 
+class CalculatorNotFound(CalculatorError):
+    """Well-formed input naming what does not exist: an unknown region, or a month without
+    published parameters (the API answers 404)."""
+
+
 # Which pension a unit pays: enterprises 110; 机关事业 units 120 with occupational annuity.
 SCHEMES = {"enterprise": {"120"}, "institution": {"110"}}
 
@@ -70,7 +75,7 @@ def calculate(
         raise CalculatorError("单位类别只能是 enterprise（企业）或 institution（机关事业单位）")
     region_obj = Region.objects.filter(code=(region or "").strip()).first()
     if region_obj is None:
-        raise CalculatorError(f"未知的统筹区：{region}")
+        raise CalculatorNotFound(f"未知的统筹区：{region}")
     try:
         p = Period.parse(period)
     except ValueError as e:
@@ -83,7 +88,7 @@ def calculate(
         if t not in SCHEMES[scheme]
     }
     if not sets:
-        raise CalculatorError(f"{region_obj.name}在 {p.label} 没有缴费参数")
+        raise CalculatorNotFound(f"{region_obj.name}在 {p.label} 没有缴费参数")
     result = compute([to_params(ps) for ps in sets.values()], wage_d, injury_rate=rate)
     return {
         "region": region_obj.code,

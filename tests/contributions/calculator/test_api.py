@@ -1,4 +1,5 @@
-"""GET /api/v1/calculator: the issue's example to the fen, two-decimal strings, 400s."""
+"""GET /api/v1/calculator: the issue's example to the fen, two-decimal strings, 400 for a
+bad or missing parameter and 404 for what does not exist, each with a Chinese detail."""
 
 import re
 
@@ -47,7 +48,9 @@ def test_institution_scheme_pays_120_with_annuity_instead_of_110(client, region_
 def test_unknown_scheme_is_refused_in_chinese(client, region_bj):
     response = client.get(URL, {**EXAMPLE, "scheme": "army"})
     assert response.status_code == 400
-    assert "单位类别" in response.json()["detail"]
+    assert response.json() == {
+        "detail": "参数 scheme 应为单位类别 enterprise（企业）或 institution（机关事业单位）"
+    }
 
 
 @pytest.mark.django_db
@@ -64,15 +67,40 @@ def test_every_amount_is_a_string_with_two_decimals(client, region_bj, region_sh
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({**EXAMPLE, "region": "999999"}, "未知的统筹区"),
-        ({**EXAMPLE, "period": "202001"}, "没有缴费参数"),
-        ({**EXAMPLE, "period": "2024-13"}, "无效的期间"),
-        ({**EXAMPLE, "wage": "-1"}, "不能为负数"),
-        ({**EXAMPLE, "wage": "五千"}, "必须是数字"),
-        ({**EXAMPLE, "injury_rate": "4"}, "工伤费率"),
+        ({**EXAMPLE, "period": "2024-13"}, "参数 period 应为yyyyMM 格式的年月"),
+        ({**EXAMPLE, "wage": "-1"}, "参数 wage 应为金额"),
+        ({**EXAMPLE, "wage": "五千"}, "参数 wage 应为金额"),
+        ({**EXAMPLE, "wage": ""}, "参数 wage 应为金额"),
+        ({**EXAMPLE, "injury_rate": "4"}, "参数 injury_rate 应为工伤费率"),
+        ({**EXAMPLE, "region": ""}, "参数 region 应为六位数字的统筹区编码"),
+        ({**EXAMPLE, "region": "11000"}, "参数 region 应为六位数字的统筹区编码"),
     ],
 )
 def test_bad_input_is_400_with_a_chinese_message(client, region_bj, params, message):
     response = client.get(URL, params)
     assert response.status_code == 400
-    assert message in response.json()["detail"]
+    assert response.json() == {"detail": response.json()["detail"]}
+    assert response.json()["detail"].startswith(message)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("missing", ["region", "period", "wage"])
+def test_a_missing_parameter_is_400_naming_it(client, region_bj, missing):
+    params = {k: v for k, v in EXAMPLE.items() if k != missing}
+    response = client.get(URL, params)
+    assert response.status_code == 400
+    assert response.json() == {"detail": f"缺少参数 {missing}"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({**EXAMPLE, "region": "999999"}, "未知的统筹区：999999"),
+        ({**EXAMPLE, "period": "202001"}, "北京市在 2020年01月 没有缴费参数"),
+    ],
+)
+def test_what_does_not_exist_is_404_with_a_chinese_message(client, region_bj, params, message):
+    response = client.get(URL, params)
+    assert response.status_code == 404
+    assert response.json() == {"detail": message}
