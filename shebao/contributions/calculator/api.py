@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from shebao.contributions.calculator.selectors import CalculatorError, calculate
+from shebao.web.ratelimits import limit
 
 router = Router(tags=["缴费试算"])
 
@@ -30,6 +31,7 @@ class ErrorOut(Schema):
 
 
 @router.get("/calculator", response={200: CalculatorOut, 400: ErrorOut}, summary="缴费试算")
+@limit("api_ip", method=None)  # over the limit: Ratelimited, answered 429
 def calculator(
     request: HttpRequest,
     region: str,
