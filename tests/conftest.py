@@ -6,6 +6,7 @@ import re
 from datetime import date
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from PIL import Image
 
@@ -13,6 +14,17 @@ from shebao.accounts.models import User
 from shebao.core.models import Region, SmsMessage
 from shebao.registry.models import Affiliation, Person, UnitType
 from tests.factories import PASSWORD, make_admin, make_staff, make_unit
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Each test starts with an empty cache: rate-limit counters, daily caps and progress
+    figures of one test never reach the next. Only this process's keys (its KEY_PREFIX) are
+    deleted: other pytest-xdist workers share the Redis server."""
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=cache.make_key("*"), count=1000))
+    if keys:
+        client.delete(*keys)
 
 
 @pytest.fixture(autouse=True)

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "ninja",  # its static Swagger UI assets and templates: /api/docs works offline
+    "django_ratelimit",
     "shebao.core",
     "shebao.accounts",
     "shebao.registry",
@@ -48,6 +49,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "shebao.web.middleware.NoStoreForPersonalDataMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Turns django_ratelimit's Ratelimited into RATELIMIT_VIEW's 429 answer.
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -113,6 +116,13 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "shebao.core.passwords.PasswordPolicyValidator"},
+    # Django's list of 20,000 common passwords, and not too close to the account's own names
+    # (shebao.core.passwords.validate_new_password runs them all on every path).
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ["username", "operator_account", "display_name", "email"]},
+    },
 ]
 LOGIN_URL = "web:home"
 
@@ -158,17 +168,54 @@ TASKS = {
     }
 }
 
-# The cache holds only short-lived progress figures of background work (a settlement being
-# computed), written by the task worker while its transaction is still open and read by the
-# web process. A directory both processes share; several hosts set SHEBAO_CACHE_LOCATION to
-# a shared directory or swap in Django's RedisCache here.
+# ── Cache: Redis (REDIS_URL) ──────────────────────────────────────────────────────────────────
+# Rate-limit counters, daily caps on verification codes and the progress figures of background
+# work (a settlement being computed, written by the task worker while its transaction is still
+# open and read by the web process). Every web server and worker must share it, and
+# django-ratelimit needs atomic increments: Django's own RedisCache. ./dev serve, ./dev test and
+# .ci/run start a throwaway redis-server on a free loopback port and set REDIS_URL; production
+# requires it (config/settings/production.py).
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": os.environ.get("SHEBAO_CACHE_LOCATION", str(VAR_DIR / "cache")),
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "shebao",
         "TIMEOUT": 3600,
     }
 }
+
+# ── Rate limits (django-ratelimit) ────────────────────────────────────────────────────────────
+# Every anonymous endpoint is limited per client IP and, where an account or mobile is known,
+# per account (shebao/web/ratelimits.py); over the limit the answer is 429 with a Chinese page
+# (or a short fragment for htmx buttons). RATELIMIT_ENABLE = False switches every limit off,
+# the daily caps below included (benchmarks, the tenant matrix test). The IP limits are
+# generous: a whole office of clerks often shares one public IP.
+RATELIMIT_ENABLE = True
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_VIEW = "shebao.web.ratelimits.ratelimited"
+# Behind a reverse proxy the client's address is in a header the proxy sets (e.g. X-Real-IP:
+# SHEBAO_CLIENT_IP_META=HTTP_X_REAL_IP); never a header the client can forge past the proxy.
+RATELIMIT_IP_META_KEY = os.environ.get("SHEBAO_CLIENT_IP_META") or None
+SHEBAO_RATE_LIMITS = {
+    # "count/period" (s, m, h, d; "10/15m" is 10 per 15 minutes).
+    "sms_send_ip": "30/h",  # 获取验证码 buttons and forms that send a code, per client IP
+    "sms_send_account": "6/h",  # ... per account, application or mobile (keyed hash)
+    "code_check_ip": "60/h",  # submitting a verification code or TOTP, per client IP
+    "code_check_account": "20/h",  # ... per pending sign-in, account or application
+    "login_ip": "300/h",  # sign-in password step, per client IP
+    "login_account": "30/h",  # ... per account name (django-axes locks after 5 failures)
+    "password_reset_ip": "20/h",  # 找回密码 (step 1), per client IP
+    "password_reset_account": "6/h",  # ... per account name
+    "signup_ip": "20/h",  # 个人注册 (ID number + name lookup), per client IP
+    "registration_ip": "20/h",  # 单位参保登记 application saved (new or edited), per client IP
+    "calculator_ip": "120/m",  # the public 缴费试算 page, per client IP
+    "api_ip": "120/m",  # the public API (/api/v1/...), per client IP
+}
+# Daily caps per mobile (natural day, Asia/Shanghai), counted in the cache under a keyed hash
+# of the mobile (shebao.core.verification). Notification SMS are never capped.
+SHEBAO_SMS_CODES_PER_MOBILE_DAY = 10  # verification codes sent to one mobile
+SHEBAO_WRONG_CODES_PER_MOBILE_DAY = 20  # wrong codes entered for one mobile
 
 # SMS gateway: the built-in outbox stores messages in the database (listed on the dev console).
 # A real gateway is a dotted path to a class implementing shebao.core.sms.SmsGateway.
@@ -185,4 +232,6 @@ LOGGING = {
 
 # Lockout is per account: a whole office of clerks often shares one public IP, and locking the
 # IP would lock them all out. Unknown accounts are counted under a hashed name (accounts.views).
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# django-ratelimit lists django-redis as supported and warns about Django's own RedisCache, which
+# has the atomic increments it needs (INCR).
+SILENCED_SYSTEM_CHECKS = ["axes.W006", "django_ratelimit.W001"]

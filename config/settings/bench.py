@@ -12,3 +12,6 @@ STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
 ROOT_URLCONF = "bench.urls"
+# Rate limits and daily caps off: the benchmarks' load comes from one address. The cache is
+# still Redis (REDIS_URL, started by ./dev bench): the settlement reports its progress there.
+RATELIMIT_ENABLE = False

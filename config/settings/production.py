@@ -1,4 +1,5 @@
-"""Production: DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DATABASE_URL come from the environment."""
+"""Production: DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL and REDIS_URL come from the
+environment."""
 
 import os
 
@@ -9,6 +10,10 @@ from .base import *  # noqa: F403
 DEBUG = False
 if SECRET_KEY.startswith("dev-only"):  # noqa: F405
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production")
+if not os.environ.get("REDIS_URL"):
+    raise ImproperlyConfigured(
+        "REDIS_URL must be set in production (the shared cache of rate limits and progress)"
+    )
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = os.environ.get("SHEBAO_SSL_REDIRECT", "1") == "1"
 SECURE_HSTS_SECONDS = 31536000

@@ -1,7 +1,10 @@
 """Test suite: ./dev test (SQLite by default, PostgreSQL when DATABASE_URL is set)."""
 
+import os
 import tempfile
 from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
 
@@ -23,7 +26,19 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Redis, as in production (django-ratelimit refuses local-memory caches): ./dev test starts a
+# throwaway server and sets REDIS_URL. Each test process (pytest-xdist worker) has a key prefix
+# of its own, so they can share one server; tests/conftest.py clears that prefix before each test.
+if not os.environ.get("REDIS_URL"):
+    raise ImproperlyConfigured(
+        "REDIS_URL is not set: run the tests with ./dev test, which starts a throwaway Redis"
+    )
+CACHES = {
+    "default": {
+        **CACHES["default"],  # noqa: F405
+        "KEY_PREFIX": f"test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}",
+    }
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not Django's shared in-memory database: the browser tests' live server thread
     # then has a connection of its own instead of sharing (and interleaving savepoints on)

@@ -24,7 +24,7 @@ from shebao.accounts.models import (
 from shebao.accounts.selectors import active_online_registration
 from shebao.core.audit import audit_record
 from shebao.core.inputs import normalize_mobile, normalize_person_name
-from shebao.core.passwords import check_password_policy
+from shebao.core.passwords import validate_new_password
 from shebao.core.sms import send_sms
 from shebao.core.verification import verification_code_check
 from shebao.filings.business import BusinessKind
@@ -69,7 +69,7 @@ def _check_kinds(kinds) -> list[str]:
 
 def _password_errors(password: str, *, account_name: str = "", user=None, field="password"):
     try:
-        check_password_policy(password, account_name=account_name, user=user)
+        validate_new_password(password, account_name=account_name, user=user)
     except ValidationError as e:
         raise ValidationError({field: e.messages}) from None
 

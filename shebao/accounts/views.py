@@ -35,6 +35,7 @@ from shebao.core.verification import (
     verification_code_send,
 )
 from shebao.web.forms import add_service_errors
+from shebao.web.ratelimits import limit, post_fields, session_value
 from shebao.web.sms import sms_sent_fragment
 
 PENDING_TTL = 10 * 60
@@ -76,6 +77,8 @@ def _password_passed(request, authed: User):
     return redirect("accounts:verify")
 
 
+@limit("login_ip")
+@limit("login_account", key=post_fields("unit_key", "account", "id_number", "username"))
 def login_view(request, kind: str):
     form_class, title, _ = LOGIN_KINDS[kind]
     form = form_class(request.POST or None)
@@ -121,6 +124,8 @@ def _finish_login(request, user: User):
     return redirect(HOME[user.kind])
 
 
+@limit("code_check_ip")
+@limit("code_check_account", key=session_value("pending_login", "uid"))
 def verify_view(request):
     user = _pending_user(request)
     if user is None:
@@ -146,6 +151,8 @@ def verify_view(request):
 
 
 @require_POST
+@limit("sms_send_ip")
+@limit("sms_send_account", key=session_value("pending_login", "uid"))
 def verify_resend(request):
     user = _pending_user(request)
     if user is None or factor_for(user).key != "sms":
@@ -155,6 +162,8 @@ def verify_resend(request):
     )
 
 
+@limit("code_check_ip")
+@limit("code_check_account", key=session_value("pending_login", "uid"))
 def totp_setup(request):
     """Staff bind an authenticator app at their first sign-in."""
     user = _pending_user(request)
@@ -214,6 +223,9 @@ FORGOT_FIELDS = {
 }
 
 
+@limit("password_reset_ip")
+@limit("password_reset_account", key=post_fields("unit_key", "account", "id_number", "username"))
+@limit("sms_send_ip")
 def forgot_password(request, kind: str):
     """Step 1: say which account; a code goes to its registered mobile (the page does not
     reveal whether the account exists)."""
@@ -259,6 +271,8 @@ def _reset(request, form) -> bool:
     return True
 
 
+@limit("code_check_ip")
+@limit("code_check_account", key=session_value("reset_uid"))
 def forgot_reset(request):
     kind = request.session.get("reset_kind")
     if kind is None:
@@ -290,6 +304,8 @@ def _signup_refusal(found, name: str) -> str:
     return ""
 
 
+@limit("signup_ip")
+@limit("sms_send_ip")
 def _signup_identify(request):
     """Step 1: ID number and name; a code goes to the mobile on record."""
     form = PersonSignupIdentifyForm(request.POST or None)
@@ -308,6 +324,8 @@ def _signup_identify(request):
     return render(request, "accounts/form_page.html", {"form": form, "title": SIGNUP_TITLE})
 
 
+@limit("code_check_ip")
+@limit("code_check_account", key=session_value("signup_person"))
 def _signup_finish(request, person):
     """Step 2: the code and a password; the account is created."""
     form = PersonSignupFinishForm(request.POST or None)
@@ -341,6 +359,8 @@ def person_signup(request):
 
 
 @require_POST
+@limit("sms_send_ip")
+@limit("sms_send_account", key=session_value("signup_person"))
 def person_signup_resend(request):
     person = selectors.signup_person(request.session.get("signup_person"))
     if person is None or not person.mobile:
@@ -350,6 +370,8 @@ def person_signup_resend(request):
     )
 
 
+@limit("code_check_ip")
+@limit("code_check_account", key=post_fields("unit_no"))
 def unit_bind(request):
     """Register the unit's online account with the counter-issued registration code."""
     form = UnitBindForm(request.POST or None)
@@ -383,6 +405,8 @@ def unit_bind(request):
 
 
 @require_POST
+@limit("sms_send_ip")
+@limit("sms_send_account", key=post_fields("mobile"))
 def unit_bind_send_code(request):
     mobile = request.POST.get("mobile", "").strip()
     return sms_sent_fragment(

@@ -1,7 +1,12 @@
-"""Password policy: at least 8 characters, 3 of 4 character classes, not the account name."""
+"""Password policy: at least 8 characters, 3 of 4 character classes, not the account name
+(`check_password_policy`, our AUTH_PASSWORD_VALIDATORS entry); `validate_new_password` adds the
+other validators of that setting (Django's common-password list and similarity to the
+account's names), and is what every path that sets a password calls."""
 
 import string
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import get_default_password_validators
 from django.core.exceptions import ValidationError
 
 MIN_LENGTH = 8
@@ -51,3 +56,25 @@ class PasswordPolicyValidator:
 
     def get_help_text(self):
         return "密码至少 8 位，包含大写字母、小写字母、数字、符号中的至少三类，且不能包含账号名。"
+
+
+def validate_new_password(password: str, *, account_name: str = "", user=None) -> None:
+    """Every rule of AUTH_PASSWORD_VALIDATORS, with all their Chinese messages at once. A new
+    account has no user yet: its account name stands in for one."""
+    errors = []
+    try:
+        check_password_policy(password, account_name=account_name, user=user)
+    except ValidationError as e:
+        errors.extend(e.messages)
+    subject = user
+    if subject is None and account_name:
+        subject = get_user_model()(username=account_name)
+    for validator in get_default_password_validators():
+        if isinstance(validator, PasswordPolicyValidator):
+            continue
+        try:
+            validator.validate(password, subject)
+        except ValidationError as e:
+            errors.extend(e.messages)
+    if errors:
+        raise ValidationError(errors, code="password_policy")

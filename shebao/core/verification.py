@@ -1,5 +1,8 @@
 """SMS verification codes: 6 digits, valid 10 minutes, single use, resend not before 60 s,
-five wrong tries void the code.
+five wrong tries void the code. Daily caps per mobile (settings SHEBAO_SMS_CODES_PER_MOBILE_DAY,
+SHEBAO_WRONG_CODES_PER_MOBILE_DAY) on codes sent and on wrong codes entered, counted in the shared
+cache under a keyed hash of the mobile (never the mobile itself); RATELIMIT_ENABLE = False
+switches them off with the rate limits. Notification SMS (shebao.core.sms.send_sms) are not capped.
 
 `verification_code_check` commits its own bookkeeping (wrong tries, use), so call it before the
 caller's `transaction.atomic()` block: a failed try must count even when the caller rolls back."""
@@ -10,9 +13,11 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from shebao.core.models import VerificationCode
 from shebao.core.sms import send_sms
@@ -29,6 +34,39 @@ PURPOSES = {
     "person_signup": "个人注册",
     "password_reset": "找回密码",
 }
+
+
+SENDS_CAPPED = "该手机号今日获取验证码次数已达上限，请明日再试"
+WRONG_CAPPED = "该手机号今日验证码错误次数过多，请明日再试"
+DAY_SECONDS = 24 * 3600
+
+
+def _daily_key(counter: str, mobile: str) -> str:
+    """Today's (Asia/Shanghai) cache key of a per-mobile counter; the mobile is hashed."""
+    day = timezone.localdate(timezone.now()).strftime("%Y%m%d")
+    digest = salted_hmac("shebao.core.verification.daily", mobile).hexdigest()[:32]
+    return f"verification:{counter}:{day}:{digest}"
+
+
+def _caps_enabled() -> bool:
+    return getattr(settings, "RATELIMIT_ENABLE", True)
+
+
+def _daily_count(counter: str, mobile: str) -> int:
+    return cache.get(_daily_key(counter, mobile), 0) if _caps_enabled() else 0
+
+
+def _daily_bump(counter: str, mobile: str) -> int:
+    """Count one more today (atomic increment); the key outlives the day, then expires."""
+    if not _caps_enabled():
+        return 0
+    key = _daily_key(counter, mobile)
+    cache.add(key, 0, DAY_SECONDS + 3600)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, DAY_SECONDS + 3600)
+        return 1
 
 
 def _digest(mobile: str, purpose: str, code: str) -> str:
@@ -58,6 +96,8 @@ def verification_code_send(*, mobile: str, purpose: str) -> VerificationCode:
     wait = seconds_until_resend(mobile=mobile, purpose=purpose)
     if wait:
         raise ValidationError(f"验证码已发送，请 {wait} 秒后再重新获取", code="too_soon")
+    if _daily_bump("sent", mobile) > settings.SHEBAO_SMS_CODES_PER_MOBILE_DAY:
+        raise ValidationError(SENDS_CAPPED, code="daily_cap")
     code = f"{secrets.randbelow(1_000_000):06d}"
     with transaction.atomic():
         VerificationCode.objects.filter(
@@ -85,6 +125,8 @@ def verification_code_check(*, mobile: str, purpose: str, code: str) -> None:
     code = (code or "").strip()
     if not (len(code) == 6 and code.isdigit()):
         raise ValidationError("请输入6位数字验证码", code="format")
+    if _daily_count("wrong", mobile) >= settings.SHEBAO_WRONG_CODES_PER_MOBILE_DAY:
+        raise ValidationError(WRONG_CAPPED, code="daily_wrong_cap")
     with transaction.atomic():
         record = (
             VerificationCode.objects.select_for_update()
@@ -103,6 +145,7 @@ def verification_code_check(*, mobile: str, purpose: str, code: str) -> None:
         if left <= 0:
             record.voided = True
         record.save(update_fields=["failed_attempts", "voided"])
+    _daily_bump("wrong", mobile)
     if left <= 0:
         raise ValidationError("验证码错误次数过多，已失效，请重新获取", code="voided")
     raise ValidationError(f"验证码错误，还可尝试 {left} 次", code="wrong")

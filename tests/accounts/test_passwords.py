@@ -1,14 +1,21 @@
 """Password policy, password change and forgot-password by SMS for the three kinds of users."""
 
 import pytest
-from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.password_validation import (
+    password_validators_help_texts,
+    validate_password,
+)
 from django.core.exceptions import ValidationError
 from django.test import Client
 
 from shebao.accounts.models import User
 from shebao.accounts.services import password_change, password_reset_by_sms
 from shebao.core.models import AuditEntry, SmsMessage
-from shebao.core.passwords import character_classes, check_password_policy
+from shebao.core.passwords import (
+    character_classes,
+    check_password_policy,
+    validate_new_password,
+)
 from shebao.core.verification import verification_code_send
 from tests.accounts.helpers import NEW_PASSWORD, signed_in_user_id, unit_login, verify_sms
 from tests.conftest import last_sms_code, signed_in
@@ -19,6 +26,7 @@ pytestmark = pytest.mark.django_db
 TOO_SHORT = "密码至少 8 位"
 TOO_FEW_CLASSES = "密码须包含大写字母、小写字母、数字、符号中的至少三类"
 HAS_ACCOUNT = "密码不能包含账号名"
+COMMON = "这个密码太常见了。"  # Django's CommonPasswordValidator, in zh-hans
 
 
 # --- policy ------------------------------------------------------------------------------------
@@ -79,6 +87,48 @@ def test_django_validators_use_the_policy(admin_a):
     validate_password(NEW_PASSWORD, user=admin_a)
 
 
+@pytest.mark.parametrize("password", ["Password1!", "P@ssw0rd", "1Qaz@wsx"])
+def test_common_passwords_are_refused_though_they_have_three_classes(password):
+    assert character_classes(password) >= 3
+    with pytest.raises(ValidationError) as excinfo:
+        validate_new_password(password, account_name="zhangsan")
+    assert excinfo.value.messages == [COMMON]
+    with pytest.raises(ValidationError):
+        validate_password(password)
+
+
+def test_passwords_too_like_the_users_names_are_refused(admin_a, db):
+    admin_a.display_name = "wangfang"
+    with pytest.raises(ValidationError) as excinfo:
+        validate_new_password("Wangfang#1", user=admin_a)
+    assert excinfo.value.messages == ["密码跟 姓名 太相似了。"]
+    with pytest.raises(ValidationError) as excinfo:
+        validate_new_password("Zhaoadmin#9", account_name="zhaoadmin1")
+    assert "密码跟 用户名 太相似了。" in excinfo.value.messages
+
+
+def test_django_help_texts_are_chinese():
+    assert password_validators_help_texts() == [
+        "密码至少 8 位，包含大写字母、小写字母、数字、符号中的至少三类，且不能包含账号名。",
+        "你的密码不能是一个常见密码。",
+        "你的密码不能与你的其他个人信息太相似。",
+    ]
+
+
+def test_the_test_password_and_the_new_one_pass_every_validator(admin_a, person_user, staff_bj):
+    for user in (admin_a, person_user, staff_bj, None):
+        validate_new_password(PASSWORD, user=user)
+        validate_new_password(NEW_PASSWORD, user=user)
+
+
+def test_change_to_a_common_password_is_refused_next_to_the_field(admin_a):
+    with pytest.raises(ValidationError) as excinfo:
+        password_change(user=admin_a, old_password=PASSWORD, new_password="Password1!")
+    assert excinfo.value.message_dict == {"new_password": [COMMON]}
+    admin_a.refresh_from_db()
+    assert admin_a.check_password(PASSWORD)
+
+
 # --- password change ---------------------------------------------------------------------------
 
 
@@ -115,7 +165,7 @@ def test_change_to_a_weak_password(person_user):
     with pytest.raises(ValidationError) as excinfo:
         password_change(user=person_user, old_password=PASSWORD, new_password="password")
 
-    assert excinfo.value.message_dict["new_password"] == [TOO_FEW_CLASSES]
+    assert excinfo.value.message_dict["new_password"] == [TOO_FEW_CLASSES, COMMON]
     person_user.refresh_from_db()
     assert person_user.check_password(PASSWORD)
 

@@ -4,9 +4,11 @@ it again changes nothing."""
 import io
 
 import pytest
+from django.contrib.auth.password_validation import validate_password
 from django.core.management import call_command
 
 from shebao.accounts.models import User
+from shebao.demo.management.commands.load_demo import DEMO_PASSWORD
 from shebao.registry.models import Enrolment, Person, Unit
 
 pytestmark = pytest.mark.django_db
@@ -32,3 +34,11 @@ def test_loads_the_demo_and_is_idempotent():
     assert User.objects.filter(kind=User.Kind.STAFF, username="demo_bj").exists()
     load()
     assert counts() == first
+
+
+def test_the_demo_password_passes_every_validator_for_every_demo_account():
+    load()
+    users = list(User.objects.all())
+    assert users
+    for user in users:
+        validate_password(DEMO_PASSWORD, user=user)

@@ -18,6 +18,7 @@ from shebao.contributions.calculator.selectors import (
     calculate,
 )
 from shebao.core.api import responses
+from shebao.web.ratelimits import limit
 
 router = Router(tags=["缴费试算"])
 
@@ -80,6 +81,7 @@ class CalculatorOut(Schema):
     "scheme=institution 按机关事业单位养老保险（120）及职业年金（121）代替企业职工养老保险（110）。"
     "未知的统筹区或该月没有缴费参数时答复 404。",
 )
+@limit("api_ip", method=None)  # over the limit: Ratelimited, answered 429
 def calculator(
     request: HttpRequest,
     region: str = Query(

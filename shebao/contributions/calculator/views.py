@@ -18,8 +18,10 @@ from shebao.contributions.calculator.selectors import (
     calculator_table,
 )
 from shebao.core.models import this_month
+from shebao.web.ratelimits import limit
 
 
+@limit("calculator_ip", method=None)
 def calculator(request):
     regions = calculator_regions()
     submitted = any(name in request.GET for name in ("region", "period", "wage"))

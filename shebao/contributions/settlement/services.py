@@ -162,8 +162,8 @@ def settle_in_background(settlement_id: int) -> None:
 
 def _set_progress(settlement_id: int, value: int) -> None:
     """The computing transaction holds the settlement row until it commits: a figure written
-    there would stay invisible (SQLite) or wait for the lock (PostgreSQL). The cache (a
-    directory shared by the web and the worker) carries it meanwhile."""
+    there would stay invisible (SQLite) or wait for the lock (PostgreSQL). The cache (Redis,
+    shared by every web process and worker) carries it meanwhile."""
     cache.set(progress_key(settlement_id), max(1, min(99, value)))
 
 

@@ -3,7 +3,7 @@ the materials, the SMS code to submit, and finding one's application again."""
 
 from django import forms
 
-from shebao.core.passwords import PasswordPolicyValidator, check_password_policy
+from shebao.core.passwords import PasswordPolicyValidator, validate_new_password
 from shebao.registry.forms import ACCEPT, UnitFieldsForm
 from shebao.registry.registration.kinds import MATERIALS
 from shebao.web.fields import MobileField
@@ -56,7 +56,7 @@ class UnitRegistrationForm(UnitFieldsForm):
                 self.add_error("password2", "两次输入的密码不一致")
             else:
                 try:
-                    check_password_policy(password, account_name=data.get("admin_account", ""))
+                    validate_new_password(password, account_name=data.get("admin_account", ""))
                 except forms.ValidationError as e:
                     self.add_error("password", e)
         return data

@@ -14,6 +14,7 @@ from shebao.registry.registration import selectors, services
 from shebao.registry.registration.forms import ReopenForm, SubmitForm, UnitRegistrationForm
 from shebao.registry.registration.kinds import MATERIALS
 from shebao.web.forms import add_service_errors
+from shebao.web.ratelimits import limit, post_fields, url_value
 from shebao.web.sms import sms_sent_fragment
 
 SESSION_KEY = "registration_serials"
@@ -60,6 +61,7 @@ def _save(request, form, filing: Filing | None = None) -> Filing | None:
         return None
 
 
+@limit("registration_ip")
 def registration_new(request):
     form = UnitRegistrationForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid() and (filing := _save(request, form)):
@@ -68,6 +70,7 @@ def registration_new(request):
     return render(request, "registry/registration_form.html", {"form": form, "editing": False})
 
 
+@limit("registration_ip")
 def registration_edit(request, serial_no: str):
     filing = _applicant_filing(request, serial_no)
     if not filing.is_editable:
@@ -83,6 +86,8 @@ def registration_edit(request, serial_no: str):
     return render(request, "registry/registration_form.html", context)
 
 
+@limit("code_check_ip")
+@limit("code_check_account", key=url_value("serial_no"))
 def registration_submit_view(request, serial_no: str):
     filing = _applicant_filing(request, serial_no)
     if not filing.is_editable:
@@ -104,6 +109,8 @@ def registration_submit_view(request, serial_no: str):
 
 
 @require_POST
+@limit("sms_send_ip")
+@limit("sms_send_account", key=url_value("serial_no"))
 def registration_send_code(request, serial_no: str):
     filing = _applicant_filing(request, serial_no)
     return sms_sent_fragment(
@@ -129,6 +136,8 @@ def registration_cancel(request, serial_no: str):
     return redirect("registration:status", serial_no=serial_no)
 
 
+@limit("code_check_ip")
+@limit("code_check_account", key=post_fields("serial_no"))
 def registration_reopen(request):
     """Find one's application again: serial number + contact mobile + SMS code."""
     form = ReopenForm(request.POST or None)
@@ -144,6 +153,8 @@ def registration_reopen(request):
 
 
 @require_POST
+@limit("sms_send_ip")
+@limit("sms_send_account", key=post_fields("serial_no"))
 def registration_reopen_send_code(request):
     serial_no = request.POST.get("serial_no", "")
     mobile = request.POST.get("mobile", "").strip()

@@ -23,6 +23,10 @@
     var box = e.detail.target.querySelector("[data-resend-after]");
     if (box) countdown(document.getElementById(box.getAttribute("data-button")), parseInt(box.getAttribute("data-resend-after"), 10));
   });
+  // Too many requests (429) answers a short Chinese message: show it where the answer goes.
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    if (e.detail.xhr.status === 429) { e.detail.shouldSwap = true; e.detail.isError = false; }
+  });
   // Unit type decides the insurance types; only 机关/事业单位 may change them.
   var typeSelect = document.querySelector("[data-unit-type-defaults]");
   if (typeSelect) {
