@@ -48,6 +48,7 @@ from shebao.registry.changes.calc import (
     ensure_not_locked,
     given_values,
     locked_message,
+    logged_changes,
     parse_date,
     person_snapshot,
     shown_value,
@@ -146,7 +147,7 @@ class _PersonChangeHandler(FilingHandler):
             region=filing.region,
             detail={
                 "serial_no": filing.serial_no,
-                "changed": {key: [before.get(key), after.get(key)] for key in keys},
+                "changed": logged_changes(before, after, keys),
             },
         )
 
@@ -373,7 +374,7 @@ class _UnitChangeHandler(FilingHandler):
             obj=unit,
             detail={
                 "serial_no": filing.serial_no,
-                "changed": {key: [before.get(key), after.get(key)] for key in keys},
+                "changed": logged_changes(before, after, keys),
             },
         )
 
