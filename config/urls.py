@@ -53,6 +53,7 @@ person_patterns = [
 staff_patterns = [
     *halls.staff_patterns,
     *filings.staff_patterns,
+    *registration.staff_patterns,
     *accounts.staff_patterns,
     *changes.staff_patterns,
     *settlement.staff_patterns,

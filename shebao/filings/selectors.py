@@ -7,6 +7,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from shebao.core.audit import audit_record
+from shebao.core.ids import mask_id_number
 from shebao.core.models import AuditEntry
 from shebao.filings.kinds import HANDLERS, ReviewPolicy, handler_for
 from shebao.filings.models import (
@@ -148,7 +149,12 @@ def review_page(filing: Filing) -> dict:
     """What the review page shows of a filing: its rows and payload as the kind's handler
     shows them, materials and steps."""
     handler = handler_for(filing.kind)
+    legal_rep_id = ""
+    if filing.kind == FilingKind.UNIT_REGISTRATION:
+        # Shown masked; the 显示完整 button asks the registration's audited reveal.
+        legal_rep_id = mask_id_number(filing.payload.get("legal_rep_id_number") or "")
     return {
+        "legal_rep_id_masked": legal_rep_id,
         "filing": filing,
         "rows": [{"row": r, "fields": handler.row_display(r)} for r in filing.rows.all()],
         "refuse_inputs": filing.state == FilingState.SUBMITTED,
