@@ -79,3 +79,32 @@ def audit_record(
         detail=mask_data(detail or {}),
         ip=current_ip.get(),
     )
+
+
+PERSON_VIEW = "person.view"
+
+
+def audit_person_views(*, actor, persons, via: str, region=None, detail: dict | None = None) -> int:
+    """One ``person.view`` row per person whose data was shown to ``actor`` (a page with a
+    person's detail, a filing's rows…), the person as the target: the PIPL export lists them as
+    the person's 访问记录. One INSERT for all of them."""
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    label = mask_text(actor_label(actor))[:100]
+    region_id = getattr(region, "pk", region)
+    ip = current_ip.get()
+    entries = [
+        AuditEntry(
+            actor=user,
+            actor_label=label,
+            region_id=region_id,
+            action=PERSON_VIEW,
+            object_type="person",
+            object_id=str(person.pk),
+            object_label=mask_text(str(person))[:200],
+            detail=mask_data({"via": via, **(detail or {})}),
+            ip=ip,
+        )
+        for person in persons
+    ]
+    AuditEntry.objects.bulk_create(entries)
+    return len(entries)
