@@ -17,6 +17,7 @@ from shebao.contributions.wages import urls as wages
 from shebao.demo import urls as demo
 from shebao.filings import urls as filings
 from shebao.halls import urls as halls
+from shebao.halls.pipl import urls as pipl
 from shebao.registry import urls as registry
 from shebao.registry.changes import urls as changes
 from shebao.registry.enrolment import urls as enrolment
@@ -52,7 +53,9 @@ person_patterns = [
 
 staff_patterns = [
     *halls.staff_patterns,
+    *pipl.staff_patterns,
     *filings.staff_patterns,
+    *registration.staff_patterns,
     *accounts.staff_patterns,
     *changes.staff_patterns,
     *settlement.staff_patterns,

@@ -141,6 +141,16 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
 AXES_VERBOSE = False
+# Axes stores a keyed hash of the account name, never the name itself (persons sign in with their
+# ID number), and none of the identifying fields of the posted sign-in forms.
+AXES_USERNAME_CALLABLE = "shebao.core.pseudonyms.axes_username_callable"
+# Successful sign-ins are in our own audit log ("login", masked); axes' AccessLog would store the
+# internal account name in clear.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "id_number", "unit_key", "account", "mobile"]
+# The key of the pseudonyms in sign-in bookkeeping and logs (shebao.core.pseudonyms); derived
+# from SECRET_KEY when unset.
+SHEBAO_LOG_HASH_KEY = os.environ.get("SHEBAO_LOG_HASH_KEY", "")
 
 LANGUAGE_CODE = "zh-hans"
 TIME_ZONE = "Asia/Shanghai"

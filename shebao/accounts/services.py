@@ -23,8 +23,10 @@ from shebao.accounts.models import (
 )
 from shebao.accounts.selectors import active_online_registration
 from shebao.core.audit import audit_record
+from shebao.core.ids import mask_mobile
 from shebao.core.inputs import normalize_mobile, normalize_person_name
 from shebao.core.passwords import validate_new_password
+from shebao.core.pseudonyms import axes_username
 from shebao.core.sms import send_sms
 from shebao.core.verification import verification_code_check
 from shebao.filings.business import BusinessKind
@@ -186,7 +188,7 @@ def operator_create(
             action="operator.create",
             obj=user,
             region=actor.unit.region_id,
-            detail={"account": account, "mobile": mobile, "kinds": kinds},
+            detail={"account": account, "mobile": mask_mobile(mobile), "kinds": kinds},
         )
     return user
 
@@ -249,7 +251,7 @@ def operator_reset_password(*, actor: User, operator_id: int, new_password: str)
         _password_errors(new_password, user=user, field="new_password")
         user.set_password(new_password)
         user.save(update_fields=["password"])
-        AxesProxyHandler.reset_attempts(username=user.username)
+        AxesProxyHandler.reset_attempts(username=axes_username(user.username))
         audit_record(
             actor=actor, action="operator.reset_password", obj=user, region=actor.unit.region_id
         )
@@ -283,7 +285,7 @@ def password_reset_by_sms(*, user: User, code: str, new_password: str) -> None:
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])
-        AxesProxyHandler.reset_attempts(username=user.username)
+        AxesProxyHandler.reset_attempts(username=axes_username(user.username))
         audit_record(actor=None, action="password.reset", obj=user)
 
 

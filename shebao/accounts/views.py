@@ -1,7 +1,6 @@
 """Sign-in (password, then a second factor), sign-out, passwords, persons' self-registration and
 units' registration-code binding. Thin: parse, call a service or selector, render."""
 
-import hashlib
 import time
 
 import pyotp
@@ -30,6 +29,7 @@ from shebao.accounts.forms import (
 )
 from shebao.accounts.models import User
 from shebao.core.ids import mask_mobile
+from shebao.core.pseudonyms import keyed_hash
 from shebao.core.verification import (
     verification_code_check,
     verification_code_send,
@@ -59,9 +59,9 @@ def _resolve(kind: str, data: dict) -> User | None:
 
 def _unknown_username(kind: str, data: dict) -> str:
     """Failures on unknown accounts count too (django-axes), under a name that holds no
-    personal data in clear."""
+    personal data in clear (a keyed hash: an ID number's is not reversed by enumeration)."""
     raw = "|".join(str(data.get(k, "")).strip().upper() for k in sorted(data) if k != "password")
-    return f"unknown.{kind}.{hashlib.sha256(raw.encode()).hexdigest()[:20]}"
+    return f"unknown.{kind}.{keyed_hash(raw, length=20)}"
 
 
 def _password_passed(request, authed: User):

@@ -1,7 +1,8 @@
 """The audit log: every service records who did what to which object, and the outcome.
 
-Personal data never reaches the log in clear: ID numbers and mobile numbers inside labels and
-details are masked here, whatever the caller passed."""
+Personal data never reaches the log in clear: ID numbers and mobile numbers inside the actor's
+label, the object's id and label and the details (keys and values) are masked here, whatever the
+caller passed — the last line of defence behind callers that pass masked values already."""
 
 import contextvars
 import re
@@ -28,11 +29,16 @@ def mask_data(value: Any) -> Any:
     if isinstance(value, str):
         return mask_text(value)
     if isinstance(value, dict):
-        return {str(k): mask_data(v) for k, v in value.items()}
+        return {mask_text(str(k)): mask_data(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [mask_data(v) for v in value]
-    if value is None or isinstance(value, bool | int):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, int):
+        # A mobile or an ID number passed as a number is masked like the text.
+        text = str(value)
+        masked = mask_text(text)
+        return value if masked == text else masked
     return mask_text(str(value))
 
 
@@ -63,13 +69,42 @@ def audit_record(
         region = getattr(obj, "region", None)
     return AuditEntry.objects.create(
         actor=user,
-        actor_label=actor_label(actor),
+        actor_label=mask_text(actor_label(actor))[:100],
         region_id=getattr(region, "pk", region),
         action=action,
         object_type=object_type,
-        object_id=str(object_id)[:40],
+        object_id=mask_text(str(object_id))[:40],
         object_label=mask_text(object_label)[:200],
         outcome=outcome,
         detail=mask_data(detail or {}),
         ip=current_ip.get(),
     )
+
+
+PERSON_VIEW = "person.view"
+
+
+def audit_person_views(*, actor, persons, via: str, region=None, detail: dict | None = None) -> int:
+    """One ``person.view`` row per person whose data was shown to ``actor`` (a page with a
+    person's detail, a filing's rows…), the person as the target: the PIPL export lists them as
+    the person's 访问记录. One INSERT for all of them."""
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    label = mask_text(actor_label(actor))[:100]
+    region_id = getattr(region, "pk", region)
+    ip = current_ip.get()
+    entries = [
+        AuditEntry(
+            actor=user,
+            actor_label=label,
+            region_id=region_id,
+            action=PERSON_VIEW,
+            object_type="person",
+            object_id=str(person.pk),
+            object_label=mask_text(str(person))[:200],
+            detail=mask_data({"via": via, **(detail or {})}),
+            ip=ip,
+        )
+        for person in persons
+    ]
+    AuditEntry.objects.bulk_create(entries)
+    return len(entries)

@@ -6,7 +6,8 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from shebao.core.audit import audit_record
+from shebao.core.audit import audit_person_views, audit_record
+from shebao.core.ids import mask_id_number
 from shebao.core.models import AuditEntry
 from shebao.filings.kinds import HANDLERS, ReviewPolicy, handler_for
 from shebao.filings.models import (
@@ -144,17 +145,54 @@ def with_row_counts(qs: QuerySet[Filing]) -> QuerySet[Filing]:
     )
 
 
-def review_page(filing: Filing) -> dict:
+def _rows_seen(actor, filing: Filing, *, via: str) -> list:
+    """The filing's rows, each person shown recorded as a ``person.view`` audit row."""
+    rows = list(filing.rows.select_related("person"))
+    persons = {r.person_id: r.person for r in rows if r.person_id}
+    if filing.person_id:
+        persons.setdefault(filing.person_id, filing.person)
+    audit_person_views(
+        actor=actor,
+        persons=persons.values(),
+        via=via,
+        region=filing.region_id,
+        detail={"serial_no": filing.serial_no},
+    )
+    return rows
+
+
+def review_page(actor, filing: Filing) -> dict:
     """What the review page shows of a filing: its rows and payload as the kind's handler
-    shows them, materials and steps."""
+    shows them, materials and steps. The persons shown are recorded (``person.view``)."""
     handler = handler_for(filing.kind)
+    legal_rep_id = ""
+    if filing.kind == FilingKind.UNIT_REGISTRATION:
+        # Shown masked; the 显示完整 button asks the registration's audited reveal.
+        legal_rep_id = mask_id_number(filing.payload.get("legal_rep_id_number") or "")
+    rows = _rows_seen(actor, filing, via="经办后台·业务审核")
     return {
+        "legal_rep_id_masked": legal_rep_id,
         "filing": filing,
-        "rows": [{"row": r, "fields": handler.row_display(r)} for r in filing.rows.all()],
+        "rows": [{"row": r, "fields": handler.row_display(r)} for r in rows],
         "refuse_inputs": filing.state == FilingState.SUBMITTED,
         "payload_rows": handler.display_rows(filing.payload) if not handler.uses_rows else [],
         "materials": filing.materials.all(),
         "steps": filing_progress(filing),
+    }
+
+
+def unit_filing_page(actor, filing: Filing) -> dict:
+    """The unit's page of one of its filings (rows, payload, steps, materials); the persons
+    shown are recorded (``person.view``)."""
+    handler = handler_for(filing.kind)
+    rows = _rows_seen(actor, filing, via="单位网厅·业务详情")
+    return {
+        "filing": filing,
+        "rows": [{"row": row, "fields": handler.row_display(row)} for row in rows],
+        "payload_rows": handler.display_rows(filing.payload) if not handler.uses_rows else [],
+        "steps": filing_progress(filing),
+        "materials": filing.materials.all(),
+        "business_kind": handler.business_kind or "",
     }
 
 

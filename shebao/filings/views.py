@@ -71,7 +71,7 @@ def review(request, serial_no: str):
             if done:
                 messages.success(request, done)
                 return redirect("staff:queue")
-    context = {**selectors.review_page(filing), "return_form": return_form}
+    context = {**selectors.review_page(request.user, filing), "return_form": return_form}
     return render(request, "filings/review.html", context)
 
 

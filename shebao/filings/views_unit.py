@@ -56,21 +56,13 @@ def edit_url(filing) -> str:
 @hall_required("operator")
 def detail(request, serial_no: str):
     filing = selectors.unit_filing_get(request.user, serial_no)
-    handler = handler_for(filing.kind)
-    rows = [{"row": row, "fields": handler.row_display(row)} for row in filing.rows.all()]
-    return render(
-        request,
-        "filings/unit_filing.html",
-        {
-            "filing": filing,
-            "rows": rows,
-            "payload_rows": handler.display_rows(filing.payload) if not handler.uses_rows else [],
-            "steps": selectors.filing_progress(filing),
-            "materials": filing.materials.all(),
-            "edit_url": edit_url(filing),
-            "may_file": request.user.may_file(handler.business_kind or ""),
-        },
-    )
+    page = selectors.unit_filing_page(request.user, filing)
+    context = {
+        **page,
+        "edit_url": edit_url(filing),
+        "may_file": request.user.may_file(page["business_kind"]),
+    }
+    return render(request, "filings/unit_filing.html", context)
 
 
 ACTIONS = {

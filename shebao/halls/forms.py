@@ -18,3 +18,9 @@ class AuditFilterForm(StyledForm):
     date_to = forms.DateField(
         label="截止日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+
+
+class PiplSearchForm(StyledForm):
+    """个人信息导出: the person, by ID number or person number (sent by POST, never in a URL)."""
+
+    q = forms.CharField(label="证件号码或个人编号", max_length=32)

@@ -39,4 +39,5 @@ STAFF_MENU = [
     ("欠费查询", "staff:arrears", None),
     ("滞纳金试算", "staff:late_fee", None),
     ("审计日志", "staff:audit", None),
+    ("个人信息导出", "staff:pipl", None),
 ]

@@ -272,3 +272,31 @@ def test_unit_create_denied_is_audited(staff_sh, region_bj):
     entry = AuditEntry.objects.get(action="unit.create")
     assert entry.outcome == AuditEntry.Outcome.DENIED
     assert entry.actor == staff_sh and entry.region_id == "110000"
+
+
+# --- the guard at the sink: whatever the caller passes -----------------------------------------
+
+
+def test_object_id_detail_keys_and_numbers_are_masked():
+    entry = audit_record(
+        actor=None,
+        action="test.guard",
+        object_type="person",
+        object_id=ID,
+        detail={ID: "键", "mobile_as_number": int(MOBILE), "serial": 20261124000001},
+    )
+    entry = AuditEntry.objects.get(pk=entry.pk)
+    assert entry.object_id == MASKED_ID
+    assert entry.detail == {
+        MASKED_ID: "键",
+        "mobile_as_number": MASKED_MOBILE,
+        "serial": 20261124000001,
+    }
+    assert ID not in stored_text(entry) and MOBILE not in stored_text(entry)
+
+
+def test_actor_label_is_masked_even_when_the_user_leaks(person_user, monkeypatch):
+    monkeypatch.setattr(type(person_user), "audit_label", lambda self: f"泄露 {ID} {MOBILE}")
+    entry = audit_record(actor=person_user, action="test.guard")
+    entry = AuditEntry.objects.get(pk=entry.pk)
+    assert entry.actor_label == f"泄露 {MASKED_ID} {MASKED_MOBILE}"

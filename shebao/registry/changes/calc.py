@@ -103,6 +103,27 @@ def changed_keys(before: dict, after: dict) -> list[str]:
     return [key for key in after if after.get(key) != before.get(key)]
 
 
+_ID_KEYS = ("id_number", "legal_rep_id_number")
+_MOBILE_KEYS = ("mobile", "contact_mobile")
+
+
+def _logged_value(key: str, value):
+    if value and key in _ID_KEYS:
+        return mask_id_number(str(value))
+    if value and key in _MOBILE_KEYS:
+        return mask_mobile(str(value))
+    return value
+
+
+def logged_changes(before: dict, after: dict, keys: list[str]) -> dict[str, list]:
+    """The changed values for the audit row: ID numbers and mobiles masked at the source
+    (whatever their type: passports too), the audit sink masks again what it recognises."""
+    return {
+        key: [_logged_value(key, before.get(key)), _logged_value(key, after.get(key))]
+        for key in keys
+    }
+
+
 def shown_value(key: str, value) -> str:
     """A stored value as people read it (codes as labels, numbers masked)."""
     if value in (None, ""):

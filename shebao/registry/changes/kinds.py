@@ -53,6 +53,7 @@ from shebao.registry.changes.calc import (
     ensure_not_locked,
     given_values,
     locked_message,
+    logged_changes,
     parse_date,
     person_snapshot,
     shown_value,
@@ -151,7 +152,7 @@ class _PersonChangeHandler(FilingHandler):
             region=filing.region,
             detail={
                 "serial_no": filing.serial_no,
-                "changed": {key: [before.get(key), after.get(key)] for key in keys},
+                "changed": logged_changes(before, after, keys),
             },
         )
 
@@ -374,7 +375,7 @@ class _UnitChangeHandler(FilingHandler):
             obj=unit,
             detail={
                 "serial_no": filing.serial_no,
-                "changed": {key: [before.get(key), after.get(key)] for key in keys},
+                "changed": logged_changes(before, after, keys),
             },
         )
 

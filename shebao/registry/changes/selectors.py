@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from shebao.core.audit import audit_person_views
 from shebao.core.ids import normalize_resident_id
 from shebao.filings.kinds import handler_for
 from shebao.filings.models import Filing
@@ -77,11 +78,27 @@ def staff_persons(actor) -> QuerySet[Person]:
     )
 
 
-def staff_person_get(actor, person_no: str) -> Person:
+def staff_person_region(actor, person: Person) -> str | None:
+    """The first of the staff member's regions the person is (or was) enrolled in."""
+    return (
+        Enrolment.objects.filter(person=person, region__in=actor.regions.all())
+        .order_by("region_id")
+        .values_list("region_id", flat=True)
+        .first()
+    )
+
+
+def staff_person_get(actor, person_no: str, *, via: str = "经办后台·人员锁定") -> Person:
+    """A person of the staff member's regions (else 404); the view is recorded
+    (``person.view``)."""
     try:
-        return staff_persons(actor).get(person_no=person_no)
+        person = staff_persons(actor).get(person_no=person_no)
     except Person.DoesNotExist:
         raise Http404 from None
+    audit_person_views(
+        actor=actor, persons=[person], via=via, region=staff_person_region(actor, person)
+    )
+    return person
 
 
 def staff_person_search(actor, q: str, *, limit: int = 50) -> list[Person]:

@@ -34,6 +34,7 @@ from django.db.models import (
 )
 from django.http import Http404
 
+from shebao.core.audit import audit_person_views
 from shebao.core.ids import mask_id_number, normalize_resident_id
 from shebao.core.periods import Period
 from shebao.filings.business import BusinessKind
@@ -315,15 +316,20 @@ def roster_page(actor, f: RosterFilter, page_number) -> Page:
 
 
 def roster_person_get(actor, person_no: str) -> Person:
-    """A person enrolled at the operator's unit now or before; anyone else is 404."""
+    """A person enrolled at the operator's unit now or before; anyone else is 404. The view
+    is recorded (``person.view``)."""
     check_query_permission(actor)
     try:
-        return Person.objects.get(
+        person = Person.objects.get(
             Exists(Enrolment.objects.filter(person_id=OuterRef("pk"), unit_id=actor.unit_id)),
             person_no=person_no,
         )
     except Person.DoesNotExist:
         raise Http404 from None
+    audit_person_views(
+        actor=actor, persons=[person], via="单位网厅·参保职工详情", region=actor.unit.region_id
+    )
+    return person
 
 
 @dataclass(frozen=True)

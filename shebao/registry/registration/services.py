@@ -6,11 +6,16 @@ SMS code sent to the contact mobile. Approval and return run through the filing 
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 
+from shebao.core.audit import audit_record
+from shebao.core.ids import mask_id_number
 from shebao.core.models import Region
 from shebao.core.verification import verification_code_check
 from shebao.filings import services as filing_services
 from shebao.filings.models import Filing, FilingKind
+from shebao.filings.selectors import staff_filing_get
+from shebao.registry import access
 from shebao.registry.registration.kinds import PAYLOAD_LABELS
 from shebao.registry.registration.selectors import registration_for_reopen
 
@@ -85,3 +90,37 @@ def registration_reopen(*, serial_no: str, mobile: str, code: str) -> Filing:
     if filing is None:
         raise ValidationError(NOT_FOUND)
     return filing
+
+
+# --- staff: the legal representative's full ID on the review page --------------------------
+
+REVEAL_ACTION = "registration.legal_rep_id_reveal"
+REVEAL_REASON = "核对证件影像"
+
+
+def legal_rep_id_reveal(*, actor, serial_no: str) -> str:
+    """The legal representative's full ID number of a unit registration filing, for staff of
+    the filing's region to compare with the uploaded ID image. Every display is audited
+    (staff, unit, reason); another region's filing answers 404 like a missing one."""
+    access.require_staff(actor, action=REVEAL_ACTION)
+    filing = staff_filing_get(actor, serial_no)
+    if filing.kind != FilingKind.UNIT_REGISTRATION:
+        access.deny(actor, action=REVEAL_ACTION, object_type="filing", object_id=serial_no[:40])
+        raise Http404
+    payload = filing.payload
+    number = payload.get("legal_rep_id_number") or ""
+    audit_record(
+        actor=actor,
+        action=REVEAL_ACTION,
+        obj=filing,
+        region=filing.region,
+        object_label=f"{payload.get('name', '')}（{payload.get('uscc', '')}）{filing.serial_no}",
+        detail={
+            "reason": REVEAL_REASON,
+            "serial_no": filing.serial_no,
+            "unit": filing.unit.unit_no if filing.unit_id else "",
+            "uscc": payload.get("uscc", ""),
+            "shown": mask_id_number(number),
+        },
+    )
+    return number

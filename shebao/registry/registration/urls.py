@@ -14,3 +14,11 @@ public_patterns = [
     path("<str:serial_no>/code/", reg.registration_send_code, name="code"),
     path("<str:serial_no>/cancel/", reg.registration_cancel, name="cancel"),
 ]
+
+staff_patterns = [
+    path(
+        "filings/<str:serial_no>/legal-rep-id/",
+        reg.legal_rep_id_reveal,
+        name="legal_rep_id_reveal",
+    ),
+]

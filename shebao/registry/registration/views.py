@@ -13,6 +13,7 @@ from shebao.filings.services import filing_cancel
 from shebao.registry.registration import selectors, services
 from shebao.registry.registration.forms import ReopenForm, SubmitForm, UnitRegistrationForm
 from shebao.registry.registration.kinds import MATERIALS
+from shebao.web.decorators import hall_required
 from shebao.web.forms import add_service_errors
 from shebao.web.ratelimits import limit, post_fields, url_value
 from shebao.web.sms import sms_sent_fragment
@@ -165,3 +166,14 @@ def registration_reopen_send_code(request):
     return sms_sent_fragment(
         request, mobile=mobile, purpose="registration_reopen", button_id="send-code"
     )
+
+
+@require_POST
+@hall_required("staff")
+def legal_rep_id_reveal(request, serial_no: str):
+    """显示完整: the review page's htmx request (or a plain POST) for the full number."""
+    number = services.legal_rep_id_reveal(actor=request.user, serial_no=serial_no)
+    htmx = bool(request.headers.get("HX-Request"))
+    template = "_registration_legal_rep_id" if htmx else "registration_legal_rep_id"
+    context = {"number": number, "serial_no": serial_no}
+    return render(request, f"registry/{template}.html", context)
