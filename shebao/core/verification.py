@@ -17,9 +17,9 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
 from shebao.core.models import VerificationCode
+from shebao.core.pseudonyms import keyed_hash
 from shebao.core.sms import send_sms
 
 CODE_TTL = timedelta(minutes=10)
@@ -44,7 +44,7 @@ DAY_SECONDS = 24 * 3600
 def _daily_key(counter: str, mobile: str) -> str:
     """Today's (Asia/Shanghai) cache key of a per-mobile counter; the mobile is hashed."""
     day = timezone.localdate(timezone.now()).strftime("%Y%m%d")
-    digest = salted_hmac("shebao.core.verification.daily", mobile).hexdigest()[:32]
+    digest = keyed_hash(mobile)
     return f"verification:{counter}:{day}:{digest}"
 
 

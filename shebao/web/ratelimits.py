@@ -6,8 +6,8 @@ SHEBAO_RATE_LIMITS, and the 429 answer (RATELIMIT_VIEW) in Chinese.
 
 A limit counts the requests of `method` (POST by default) and, over its rate, raises
 django_ratelimit's Ratelimited, which RatelimitMiddleware turns into `ratelimited` below (the
-API's exception handler answers JSON instead). Account keys are hashed with a key derived from
-SECRET_KEY before they reach the cache: no ID number or mobile in clear in a cache key.
+API's exception handler answers JSON instead). Account keys are hashed with the log-hash key
+(core.pseudonyms) before they reach the cache: no ID number or mobile in clear in a cache key.
 RATELIMIT_ENABLE = False switches every limit off (django-ratelimit reads it on each request)."""
 
 from collections.abc import Callable
@@ -15,9 +15,10 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils.crypto import salted_hmac
 from django_ratelimit import ALL
 from django_ratelimit.decorators import ratelimit
+
+from shebao.core.pseudonyms import keyed_hash
 
 MESSAGE = "操作过于频繁，请稍后再试"
 KEY_SALT = "shebao.web.ratelimits"
@@ -26,7 +27,7 @@ AccountKey = Callable[[HttpRequest], str | None]
 
 
 def account_hash(value: str) -> str:
-    return salted_hmac(KEY_SALT, value).hexdigest()
+    return keyed_hash(f"{KEY_SALT}:{value}")
 
 
 def limit(name: str, *, key: AccountKey | None = None, method=("POST",)):
