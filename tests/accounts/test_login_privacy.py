@@ -13,7 +13,7 @@ from tests.factories import PASSWORD
 pytestmark = pytest.mark.django_db
 
 ID = "11010519491231002X"
-UNKNOWN_ID = "110101199003070012"  # valid checksum: the form passes it to sign-in
+UNKNOWN_ID = "110101199003070011"  # valid checksum: the form passes it to sign-in
 
 
 def axes_tables_text() -> str:
