@@ -187,6 +187,8 @@ def test_unit_settles_staff_settle_the_rest_and_post_a_payment(
     progress = staff.get_by_role("progressbar", name="核定进度")
     expect(progress).to_have_attribute("aria-valuenow", "100")
     expect(progress).to_have_text("100%")
+    # The width comes from data-progress through site.js (no style attribute under the CSP).
+    assert progress.locator(".progress-bar").evaluate("b => b.style.width") == "100%"
     expect(staff.locator("main")).to_contain_text(f"北京市 {PERIOD}：已完成（1/1 个单位")
     row = rows.filter(has_text=second.unit_no)
     expect(row).to_contain_text(second.name)
