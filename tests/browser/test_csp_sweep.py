@@ -1,7 +1,8 @@
 """The pages the journeys do not reach, opened at desktop and phone width under the site's
-Content-Security-Policy: the wage forms, 停保, the back office's parameters, settlements, payments
-and person lock, the dev console and the Django admin. The browser fixtures (conftest.py) fail
-the test on any CSP violation or script error; here each page must also render its heading.
+Content-Security-Policy: the wage forms, 停保, the back office's parameters, settlements,
+payments and person lock, the person hall, the dev console and the Django admin. The browser
+fixtures (conftest.py) fail the test on any CSP violation or script error; here each page must
+also render its heading.
 
 Set SHEBAO_SCREENSHOTS to a folder to keep a screenshot of every page (to compare the look
 before and after a style change)."""
@@ -41,6 +42,7 @@ STAFF_PAGES = [
     "/staff/payments/",
     "/staff/person-lock/",
 ]
+PERSON_PAGES = ["/person/", "/person/account/", "/person/contributions/", "/person/flexible/"]
 ADMIN_PAGES = ["/django-admin/", "/django-admin/accounts/user/", "/django-admin/core/region/"]
 
 
@@ -90,6 +92,25 @@ def test_back_office_pages(transactional_db, live_server, new_page, staff_bj, un
         visit(page, path, width)
 
 
+def signed_in_as(page: Page, user: User, live_server) -> None:
+    """The page's browser signed in as `user` (a session made by the test client)."""
+    client = Client()
+    client.force_login(user, backend=settings.AUTHENTICATION_BACKENDS[-1])
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+
+
+def test_person_pages(transactional_db, live_server, new_page, unit_a, width):
+    person = enrol(unit_a, 1)[0]
+    user = User(username="p1", kind=User.Kind.PERSON, person=person, display_name=person.name)
+    user.save()
+    page = new_page(viewport=WIDTHS[width])
+    signed_in_as(page, user, live_server)
+    for path in PERSON_PAGES:
+        visit(page, path, width)
+
+
 def test_django_admin(transactional_db, live_server, new_page, region_bj, width):
     page = new_page(viewport=WIDTHS[width])
     page.goto("/django-admin/login/")
@@ -98,11 +119,7 @@ def test_django_admin(transactional_db, live_server, new_page, region_bj, width)
     root = User(username="root", kind=User.Kind.STAFF, is_staff=True, is_superuser=True)
     root.set_password(PASSWORD)
     root.save()
-    client = Client()
-    client.force_login(root, backend=settings.AUTHENTICATION_BACKENDS[-1])
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
+    signed_in_as(page, root, live_server)
     for path in [*ADMIN_PAGES, f"/django-admin/accounts/user/{root.pk}/change/"]:
         visit(page, path, width)
 

@@ -123,6 +123,10 @@ def settle_as_operator(page: Page, unit) -> Settlement:
     expect(grand_total).to_have_text(f"{settlement.total:,.2f}")
     assert money(grand_total.inner_text()) == settlement.total
     assert money(page.locator("#unit-total").inner_text()) == settlement.unit_total
+    # 打印 opens the browser's print dialog (site.js, data-print; no inline onclick).
+    page.evaluate("window.print = () => { window.printed = true; }")
+    page.get_by_role("button", name="打印").click()
+    assert page.evaluate("window.printed === true")
     return settlement
 
 
