@@ -23,12 +23,14 @@ from shebao.registry.changes import urls as changes
 from shebao.registry.enrolment import urls as enrolment
 from shebao.registry.queries import urls as queries
 from shebao.registry.registration import urls as registration
+from shebao.web import urls as web
 
 web_patterns = [
     *halls.public_patterns,
     *demo.public_patterns,
     *filings.public_patterns,
     *calculator.public_patterns,
+    *web.public_patterns,
 ]
 
 unit_patterns = [

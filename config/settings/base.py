@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("SHEBAO_VAR_DIR", BASE_DIR / "var"))
@@ -23,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    "csp",
     "django_tasks",
     "django_tasks_db",
     "ninja",  # its static Swagger UI assets and templates: /api/docs works offline
@@ -39,6 +41,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -239,6 +242,29 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+
+# --- Content-Security-Policy (django-csp 4) -----------------------------------------------
+# Sent by every environment. No inline scripts or styles anywhere: behaviour lives in
+# shebao/web/static/web/site.js (data attributes + listeners), looks in site.css. img-src
+# allows data: for Bootstrap's SVG icons (toggler, select arrow, close button); segno's QR code
+# is inline SVG markup, no data: URI. Violations are posted to shebao.web's report endpoint and
+# logged by the "shebao.csp" logger.
+SHEBAO_CSP_REPORT_URL = "/csp-report/"
+SHEBAO_CSP_REPORT_MAX_BYTES = 16 * 1024
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "report-uri": [SHEBAO_CSP_REPORT_URL],
+    },
+}
+# --- end of Content-Security-Policy ---------------------------------------------------------
 
 # Lockout is per account: a whole office of clerks often shares one public IP, and locking the
 # IP would lock them all out. Unknown accounts are counted under a hashed name (accounts.views).

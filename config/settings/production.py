@@ -24,3 +24,14 @@ CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# --- Content-Security-Policy (django-csp 4): base.py's policy, and every sub-resource over
+# HTTPS (they are all relative URLs today; this keeps a mistake from loading over HTTP).
+CONTENT_SECURITY_POLICY = {
+    **CONTENT_SECURITY_POLICY,  # noqa: F405
+    "DIRECTIVES": {
+        **CONTENT_SECURITY_POLICY["DIRECTIVES"],  # noqa: F405
+        "upgrade-insecure-requests": True,
+    },
+}
+# --- end of Content-Security-Policy ---

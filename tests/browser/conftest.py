@@ -1,7 +1,12 @@
 """Browser tests: Playwright (sync API) driving Debian's chromium against pytest-django's
-live_server. `./dev test` installs chromium; without it these tests are skipped."""
+live_server. `./dev test` installs chromium; without it these tests are skipped.
+
+Every page every test opens is watched: a Content-Security-Policy violation, any other console
+error or an uncaught script error fails the test at teardown (a failed network request, such
+as a 403 page a test asks for on purpose, is not a script error and is let through)."""
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -49,22 +54,41 @@ def browser():
         browser.close()
 
 
+# Chromium's console line for a response with an error status: not a script problem.
+NETWORK_ERROR = re.compile(r"^Failed to load resource: the server responded with a status of")
+
+
+def watch(page, problems: list[str]) -> None:
+    """Collect the page's console errors (CSP violations among them) and uncaught errors."""
+
+    def on_console(message):
+        if message.type == "error" and not NETWORK_ERROR.match(message.text):
+            problems.append(f"{page.url}: console error: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"{page.url}: page error: {error}"))
+
+
 @pytest.fixture
 def new_page(browser, live_server) -> Iterator[Callable]:
     """Open a page in a fresh browser context (own cookies: another person at another
-    computer). Keyword arguments go to browser.new_context."""
+    computer). Keyword arguments go to browser.new_context. Every page of the context (pop-ups
+    too) is watched; a console error, CSP violation or page error fails the test."""
     contexts = []
+    problems: list[str] = []
 
     def make(**options):
         options = {"viewport": DESKTOP, "locale": "zh-CN", **options}
         context = browser.new_context(base_url=live_server.url, **options)
         context.set_default_timeout(TIMEOUT_MS)
+        context.on("page", lambda page: watch(page, problems))
         contexts.append(context)
         return context.new_page()
 
     yield make
     for context in contexts:
         context.close()
+    assert problems == [], "\n".join(problems)
 
 
 @pytest.fixture

@@ -123,6 +123,10 @@ def settle_as_operator(page: Page, unit) -> Settlement:
     expect(grand_total).to_have_text(f"{settlement.total:,.2f}")
     assert money(grand_total.inner_text()) == settlement.total
     assert money(page.locator("#unit-total").inner_text()) == settlement.unit_total
+    # 打印 opens the browser's print dialog (site.js, data-print; no inline onclick).
+    page.evaluate("window.print = () => { window.printed = true; }")
+    page.get_by_role("button", name="打印").click()
+    assert page.evaluate("window.printed === true")
     return settlement
 
 
@@ -187,6 +191,8 @@ def test_unit_settles_staff_settle_the_rest_and_post_a_payment(
     progress = staff.get_by_role("progressbar", name="核定进度")
     expect(progress).to_have_attribute("aria-valuenow", "100")
     expect(progress).to_have_text("100%")
+    # The width comes from data-progress through site.js (no style attribute under the CSP).
+    assert progress.locator(".progress-bar").evaluate("b => b.style.width") == "100%"
     expect(staff.locator("main")).to_contain_text(f"北京市 {PERIOD}：已完成（1/1 个单位")
     row = rows.filter(has_text=second.unit_no)
     expect(row).to_contain_text(second.name)

@@ -1,0 +1,9 @@
+"""The chrome's public URLs (web namespace)."""
+
+from django.urls import path
+
+from shebao.web import views
+
+public_patterns = [
+    path("csp-report/", views.csp_report, name="csp_report"),
+]
