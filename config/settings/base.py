@@ -224,6 +224,7 @@ SHEBAO_RATE_LIMITS = {
     "registration_ip": "20/h",  # 单位参保登记 application saved (new or edited), per client IP
     "calculator_ip": "120/m",  # the public 缴费试算 page, per client IP
     "api_ip": "120/m",  # the public API (/api/v1/...), per client IP
+    "csp_report_ip": "60/m",  # Content-Security-Policy violation reports, per client IP
 }
 # Daily caps per mobile (natural day, Asia/Shanghai), counted in the cache under a keyed hash
 # of the mobile (shebao.core.verification). Notification SMS are never capped.

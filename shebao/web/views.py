@@ -5,10 +5,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from shebao.web import csp
+from shebao.web.ratelimits import limit
 
 
 @csrf_exempt  # browsers post reports without our token (and without cookies)
 @require_POST
+@limit("csp_report_ip")
 def csp_report(request):
     """Content-Security-Policy violation reports: logged, answered 204 No Content."""
     try:

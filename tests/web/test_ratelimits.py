@@ -53,6 +53,7 @@ ENDPOINTS = {
         {"region": "110000", "period": "202601", "wage": "8000"},
         False,
     ),
+    "csp_report": ("post", "/csp-report/", {}, False),
 }
 
 RATE = 3
