@@ -54,6 +54,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     # Turns django_ratelimit's Ratelimited into RATELIMIT_VIEW's 429 answer.
     "django_ratelimit.middleware.RatelimitMiddleware",
+    # 404 and 405 under /api/ answer JSON with a Chinese detail, like the API's other errors.
+    "shebao.api.middleware.ApiErrorsAsJsonMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
