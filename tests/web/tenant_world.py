@@ -63,6 +63,16 @@ class World:
     parameter_set_id: int
     material_id: int
     markers: list[str] = field(default_factory=list)
+    victim_ids: dict[str, set] = field(default_factory=dict)  # column -> the victim's values
+
+    def names_victim(self, row: dict, *, own_region: bool) -> bool:
+        """Whether a table row points at a victim unit, person, filing or (for an actor of
+        another region) the victim region."""
+        return any(
+            row.get(column) in values
+            for column, values in self.victim_ids.items()
+            if not (own_region and column == "region_id")
+        )
 
 
 def region(code: str, name: str) -> Region:
@@ -326,6 +336,14 @@ def build() -> World:
         material_id=material.pk,
     )
     world.markers = markers(world, [v1, v2])
+    world.victim_ids = {
+        "unit_id": {v1.pk, v2.pk},
+        "person_id": {p.pk for p in world.persons},
+        "filing_id": set(
+            Filing.objects.filter(serial_no__in=serials.values()).values_list("pk", flat=True)
+        ),
+        "region_id": {bj.code},
+    }
     assert RegionSettlementJob.objects.filter(pk=job.pk).exists()
     return world
 
