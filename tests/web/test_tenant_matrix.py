@@ -32,7 +32,14 @@ so the world stays as built):
 - Every request: never 500; and no business row changes (all models of the shebao apps, minus
   the bookkeeping of ``tenant_probe.BOOKKEEPING``: audit rows, SMS outbox, verification codes;
   sessions and django-axes rows are not shebao's) — the POST with a generic body included, so an
-  attacker's POST that is accepted (and would create its own rows) fails too.
+  attacker's POST that is accepted (and would create its own rows) fails too. The exception is
+  ``OWN_WRITES`` (each with its reason): pages where the generic body makes an attacker of the
+  page's hall act on its own records (a unit settling its own period); there no row, before or
+  after, may name a victim unit, person or filing, nor the victim region for an actor of another
+  region. Rows are compared, not hashed, so a failure names the tables; on SQLite the snapshot is
+  skipped when the connection wrote nothing.
+- The Django admin (superusers only) answers 302 to all these actors but its own sign-in pages.
+- Unnamed patterns (the admin's catch-all) are walked too, their path filled in from ``PARAMS``.
 
 Rate limits are off (``RATELIMIT_ENABLE``) and the development console is off, as in
 production."""
