@@ -42,7 +42,8 @@ def parameter_publish(request):
     base, initial = selectors.parameter_publish_initial(
         request.user, request.GET.get("from", ""), next_period=request.GET.get("next") == "1"
     )
-    form = PublishForm(request.POST or None, initial=initial, regions=regions)
+    data = request.POST if request.method == "POST" else None  # an empty POST is still bound
+    form = PublishForm(data, initial=initial, regions=regions)
     ps = _publish(request, form) if request.method == "POST" else None
     if ps is not None:
         what = f"第{ps.version}版（更正）" if ps.version > 1 else "新参数"

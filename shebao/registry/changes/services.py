@@ -32,7 +32,7 @@ from shebao.registry.changes.calc import (
     shown_value,
 )
 from shebao.registry.changes.selectors import is_current_person, staff_persons
-from shebao.registry.models import Person, Unit
+from shebao.registry.models import Enrolment, Person, Unit
 
 
 def _denied_action(kind: str) -> str:
@@ -175,18 +175,27 @@ def unit_change_save(
     )
 
 
-def _staff_person_check(actor, person: Person, action: str) -> None:
+def _staff_person_check(actor, person: Person, action: str) -> str:
     """Staff of one of the person's regions may go on; others: PermissionDenied / 404 (the
-    refusal is audited outside the transaction that would roll it back)."""
+    refusal is audited outside the transaction that would roll it back). Returns that region's
+    code: a person has no region of their own, so the audit row is filed under it (an entry
+    without a region is shown to every region's staff)."""
     access.require_staff(actor, action=action, message="只有经办人员可以锁定或解锁人员信息")
-    if not staff_persons(actor).filter(pk=person.pk).exists():
+    region = (
+        Enrolment.objects.filter(person=person, region__in=actor.regions.all())
+        .order_by("region_id")
+        .values_list("region_id", flat=True)
+        .first()
+    )
+    if region is None or not staff_persons(actor).filter(pk=person.pk).exists():
         access.deny(actor, action=action, object_type="person", object_id=str(person.pk))
         raise Http404
+    return region
 
 
 def person_lock(*, actor, person: Person, reason: str) -> Person:
     """Staff lock a person's key data with a reason (persons of their regions only)."""
-    _staff_person_check(actor, person, "person.lock")
+    region = _staff_person_check(actor, person, "person.lock")
     reason = clean_text(reason)
     if not reason:
         raise ValidationError({"reason": "请填写锁定原因"})
@@ -199,14 +208,20 @@ def person_lock(*, actor, person: Person, reason: str) -> Person:
         locked.is_locked = True
         locked.lock_reason = reason
         locked.save(update_fields=["is_locked", "lock_reason"])
-        audit_record(actor=actor, action="person.lock", obj=locked, detail={"reason": reason})
+        audit_record(
+            actor=actor,
+            action="person.lock",
+            obj=locked,
+            region=region,
+            detail={"reason": reason},
+        )
     return locked
 
 
 def person_unlock(*, actor, person: Person, note: str = "") -> Person:
     """Staff lift a lock (persons of their regions only)."""
     note = clean_text(note)[:200]
-    _staff_person_check(actor, person, "person.unlock")
+    region = _staff_person_check(actor, person, "person.unlock")
     with transaction.atomic():
         locked = Person.objects.select_for_update().get(pk=person.pk)
         if not locked.is_locked:
@@ -219,6 +234,7 @@ def person_unlock(*, actor, person: Person, note: str = "") -> Person:
             actor=actor,
             action="person.unlock",
             obj=locked,
+            region=region,
             detail={"previous_reason": previous, "note": note},
         )
     return locked

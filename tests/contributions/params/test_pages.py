@@ -52,6 +52,14 @@ def test_publish_form_success_and_field_errors(staff_client):
 
 
 @pytest.mark.django_db
+def test_an_empty_post_shows_the_form_with_errors(staff_client):
+    """An empty POST is a bound form with errors, not a server error (found by the tenant
+    matrix)."""
+    response = staff_client.post(reverse("staff:parameter_publish"))
+    assert response.status_code == 200 and "请填写依据" in response.content.decode()
+
+
+@pytest.mark.django_db
 def test_new_version_prefilled_from_an_existing_set(staff_client):
     base = parameter_sets_in_force("110000", 202508)["110"]
     page = staff_client.get(reverse("staff:parameter_publish") + f"?from={base.pk}")

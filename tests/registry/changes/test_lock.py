@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from shebao.core.models import AuditEntry
+from shebao.core.selectors import audit_entries
 from shebao.filings import services as filing_services
 from shebao.filings.models import Filing, FilingKind, FilingState, RegionFilingRule
 from shebao.registry.changes import services as changes
@@ -43,6 +44,17 @@ def test_staff_lock_and_unlock(staff_bj, worker):
     assert lock_state(worker) == (False, "")
     entry = AuditEntry.objects.get(action="person.unlock")
     assert entry.detail == {"previous_reason": LOCK_REASON, "note": "退休已办结"}
+
+
+def test_lock_entries_are_filed_under_the_region(staff_bj, staff_sh, worker):
+    """A person has no region: the entries take the staff member's region of the person, so
+    another region's staff do not see them in the audit log (found by the tenant matrix)."""
+    changes.person_lock(actor=staff_bj, person=worker, reason=LOCK_REASON)
+    changes.person_unlock(actor=staff_bj, person=worker)
+    entries = AuditEntry.objects.filter(action__in=["person.lock", "person.unlock"])
+    assert {e.region_id for e in entries} == {"110000"}
+    assert not audit_entries(staff_sh).filter(action__startswith="person.").exists()
+    assert audit_entries(staff_bj).filter(action="person.lock").exists()
 
 
 def test_staff_lock_needs_a_reason(staff_bj, worker):
