@@ -69,6 +69,7 @@ REFUSED = {302, 403, 404, 405}
 PUBLIC = {
     "web:home": "the site's home page",
     "web:calculator": "the public contribution calculator",
+    "web:csp_report": "Content-Security-Policy violation reports from browsers (logged only)",
     "web:dev_console": "development console: 404 with SHEBAO_DEV_CONSOLE off, as in production",
     "api:api-root": "the API's root",
     "api:calculator": "the public calculator API",
@@ -134,6 +135,7 @@ SERIAL_FOR = {
     "unit:supplement_pay_edit": "supplement_pay",
     "unit:backpay_row_remove": "back_pay",
     "person:flexible_cancel": "flexible_enrolment",
+    "staff:legal_rep_id_reveal": "unit_registration",
 }
 NOT_THE_ENTERPRISES = {"wage_monthly", "flexible_enrolment", "unit_registration"}
 FLEXIBLE_SETTLEMENT = {"person:flexible_rollback", "staff:flexible_rollback"}
