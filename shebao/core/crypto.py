@@ -335,3 +335,53 @@ class SealedJSONField(models.JSONField):
 
     def from_db_value(self, value, expression, connection):
         return open_tree(super().from_db_value(value, expression, connection), self.context)
+
+
+# --------------------------------------------------------------------------------------------
+# Data migrations
+# --------------------------------------------------------------------------------------------
+
+
+def migrate_rows(model, columns, *, json_fields=(), batch: int = 2000, reverse: bool = False):
+    """Fill a historical model's sealed columns from its clear ones (or, ``reverse``, the clear
+    ones from the ciphertext), in primary-key batches. ``columns``: (clear name, kind, context,
+    parts) with parts among "enc", "lookup", "masked"; ``json_fields``: sealed JSON columns
+    rewritten so that their ID numbers and mobiles are encrypted."""
+    names = [c[0] for c in columns]
+    stored = [f"{c[0]}_{part}" for c in columns for part in c[3]]
+    read = ([f"{c[0]}_enc" for c in columns if "enc" in c[3]] if reverse else names) + list(
+        json_fields
+    )
+    write = names if reverse else stored + list(json_fields)
+    if not write:
+        return
+    last = 0
+    while True:
+        rows = list(model.objects.filter(pk__gt=last).order_by("pk").only("pk", *read)[:batch])
+        if not rows:
+            return
+        for row in rows:
+            for clear, kind, context, parts in columns:
+                if reverse:
+                    if "enc" in parts:
+                        setattr(row, clear, decrypt(getattr(row, f"{clear}_enc"), context=context))
+                    continue
+                value = getattr(row, clear) or ""
+                if "enc" in parts:
+                    setattr(row, f"{clear}_enc", encrypt(value, context=context))
+                if "lookup" in parts:
+                    setattr(row, f"{clear}_lookup", lookup(value, kind=kind))
+                if "masked" in parts:
+                    setattr(row, f"{clear}_masked", mask(value, kind))
+        model.objects.bulk_update(rows, write)
+        last = rows[-1].pk
+
+
+def stored_fields(model, names) -> list[str]:
+    """``update_fields`` for ``names`` that may include sealed attributes (``mobile`` ->
+    ``mobile_enc`` and its lookup and masked columns)."""
+    out = []
+    for name in names:
+        attr = getattr(model, name, None)
+        out.extend(attr.columns_for("") if isinstance(attr, SealedAttribute) else [name])
+    return out
