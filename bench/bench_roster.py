@@ -113,12 +113,12 @@ def id_check_sql(body: str) -> str:
 UNITS_SQL = """
 INSERT INTO registry_unit (
     id, unit_no, name, uscc, org_code, unit_type, affiliation, region_id, insurance_place,
-    insurance_types, address, legal_rep_name, legal_rep_id_number, contact_name,
-    contact_mobile, industry, injury_risk_class, status, is_vip, created_at)
+    insurance_types, address, legal_rep_name, legal_rep_id_number_enc, contact_name,
+    contact_mobile_enc, industry, injury_risk_class, status, is_vip, created_at)
 SELECT u, '11' || lpad(u::text, 8, '0'), '压测单位' || u || '有限公司',
        '91110000MA' || lpad(u::text, 7, '0') || 'X', '', '10', '40', %(region)s,
        '北京市市本级', %(types)s::jsonb, '北京市测试路' || u || '号', '李法人',
-       '110101197505010113', '王联系', '139' || lpad(u::text, 8, '0'), '', 2, '1', false, now()
+       '', '王联系', '', '', 2, '1', false, now()
 FROM generate_series(1, %(units)s) AS u
 """
 
@@ -131,10 +131,11 @@ PERSON_UNIT = """(CASE WHEN g %% %(stride)s = 0 AND g / %(stride)s <= %(unit_per
 
 PERSONS_SQL = f"""
 INSERT INTO registry_person (
-    id, person_no, id_type, id_number, name, sex, birth_date, ethnicity, hukou,
-    first_work_date, mobile, address, photo, is_locked, lock_reason, last_change_date,
+    id, person_no, id_type, id_number_lookup, id_number_masked, name, sex, birth_date,
+    ethnicity, hukou, first_work_date, mobile_enc, address, photo, is_locked, lock_reason, last_change_date,
     created_at)
-SELECT g, '11' || lpad(g::text, 10, '0'), '01', x.body || {id_check_sql("x.body")},
+SELECT g, '11' || lpad(g::text, 10, '0'), '01', 'bench:' || md5(x.body),
+       left(x.body, 4) || '**********' || right(x.body || {id_check_sql("x.body")}, 4),
        (CASE WHEN d.h %% 5 = 0 THEN '王'
              ELSE (ARRAY['李','张','刘','陈','杨','赵','黄','周','吴','徐','孙','胡'])[1 + d.h / 5 %% 12]
         END)
@@ -142,7 +143,7 @@ SELECT g, '11' || lpad(g::text, 10, '0'), '01', x.body || {id_check_sql("x.body"
                  '涛','明','超','秀兰','霞','平','刚','桂英'])[1 + d.h / 60 %% 23],
        CASE WHEN d.seq %% 2 = 1 THEN '1' ELSE '2' END, d.birth, '汉族',
        (ARRAY['11','12','21','22'])[1 + g %% 4], d.birth + 7000,
-       '139' || lpad(g::text, 8, '0'), '北京市测试区测试路' || g || '号', '', false, '', NULL, now()
+       '', '北京市测试区测试路' || g || '号', '', false, '', NULL, now()
 FROM generate_series(1, %(persons)s) AS g
 CROSS JOIN LATERAL (
     SELECT date '1960-01-01' + g %% 14000 AS birth, (g / 14000) %% 1000 AS seq,
@@ -187,7 +188,6 @@ def fill_roster(cursor) -> None:
 
 def load_data(cursor, scale: float) -> dict:
     """Fill the migrated, empty database: region, units, persons, enrolments; VACUUM (ANALYZE)."""
-    from shebao.core.ids import normalize_resident_id
 
     persons, units, unit_persons = sizes(scale)
     params = {
@@ -269,9 +269,9 @@ def load_data(cursor, scale: float) -> dict:
         [SEARCH + "%"],
     )
     (unit_matches,) = cursor.fetchone()
-    cursor.execute("SELECT id_number FROM registry_person ORDER BY random() LIMIT 100")
-    for (id_number,) in cursor.fetchall():
-        normalize_resident_id(id_number)  # the generated ID numbers are valid ones
+    cursor.execute("SELECT id_number_masked FROM registry_person ORDER BY random() LIMIT 100")
+    for (masked,) in cursor.fetchall():
+        assert len(masked) == 18 and masked[4:14] == "*" * 10, masked
     return {
         "persons": persons,
         "units": units,
@@ -321,7 +321,7 @@ def setup_main() -> None:
         registration=registration,
         operator_account="admin",
         display_name="王联系",
-        mobile=unit.contact_mobile,
+        mobile="13900000001",  # the unit's contact mobile is not generated (encrypted column)
         is_unit_admin=True,
     )
     user.set_unusable_password()
