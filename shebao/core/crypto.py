@@ -193,6 +193,9 @@ def mask(value: str | None, kind: str) -> str:
 
 SEALED_ATTRIBUTES: list[SealedAttribute] = []
 SEALED_JSON_FIELDS: list[SealedJSONField] = []
+# Lookup columns copied from a related row (the roster's from the person's): (model, column,
+# foreign key). ``rotate_field_keys`` copies them again after rehashing.
+LOOKUP_COPIES: list[tuple[type[models.Model], str, str]] = []
 
 
 def sealed_column(verbose_name: str) -> models.TextField:
@@ -201,6 +204,19 @@ def sealed_column(verbose_name: str) -> models.TextField:
 
 def lookup_column(**kwargs) -> models.CharField:
     return models.CharField(max_length=80, blank=True, default="", editable=False, **kwargs)
+
+
+class CopiedLookup:
+    """Declares on a model that ``<column>`` copies the lookup of the same name from the row
+    its foreign key ``via`` points to (``id_number_lookup = CopiedLookup("person")``
+    after the column): rotation refreshes it."""
+
+    def __init__(self, column: str, via: str):
+        self.column, self.via = column, via
+
+    def contribute_to_class(self, cls, name):
+        if not cls._meta.abstract and cls.__module__.startswith("shebao"):
+            LOOKUP_COPIES.append((cls, self.column, self.via))
 
 
 def masked_column(verbose_name: str) -> models.CharField:

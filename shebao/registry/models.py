@@ -6,6 +6,7 @@ from django.db.models import Q
 from shebao.core.crypto import (
     ID,
     MOBILE,
+    CopiedLookup,
     SealedAttribute,
     lookup_column,
     masked_column,
@@ -285,6 +286,7 @@ class RosterEntry(models.Model):
     # The person's ID number as its lookup (exact search) and masked display value only.
     id_number_lookup = lookup_column()
     id_number_masked = masked_column("证件号码")
+    _lookup_copy = CopiedLookup("id_number_lookup", via="person")
     sex = models.CharField("性别", max_length=1, choices=Person.Sex.choices)
     is_open = models.BooleanField("参保中")
     # Bit masks of insurance types (shebao.registry.roster.TYPE_BITS): the types of the row,

@@ -114,15 +114,35 @@ def test_rotating_the_field_key_keeps_every_row_readable(person, unit_a, admin_a
         assert unit_a.__class__.objects.get(pk=unit_a.pk).legal_rep_id_number
 
 
-def test_rotating_the_lookup_key_rehashes_and_search_still_works(person):
+def test_rotating_the_lookup_key_rehashes_and_search_still_works(person, unit_a):
+    from shebao.registry.models import RosterEntry
+
+    RosterEntry.objects.create(
+        unit=unit_a,
+        person=person,
+        person_no=person.person_no,
+        name=person.name,
+        id_number_lookup=person.id_number_lookup,
+        id_number_masked=person.id_number_masked,
+        sex=person.sex,
+        is_open=True,
+        type_mask=1,
+        active_mask=1,
+        suspended_mask=0,
+        start_period=202501,
+        wage=5000,
+    )
     ring = {"1": base64.b64encode(crypto.lookup_keys()[0]["1"]).decode(), "2": NEW_LOOKUP_KEY}
     with override_settings(SHEBAO_LOOKUP_KEYS=ring, SHEBAO_LOOKUP_KEY_CURRENT="2"):
         assert person_by_id_number(ID_NUMBER) == person  # found under the old version
         report = _rotate()
         assert "registry.Person: 0 re-encrypted, 1 lookups recomputed" in report
+        assert "registry.RosterEntry: 1 lookups copied again" in report
     with override_settings(SHEBAO_LOOKUP_KEYS={"2": NEW_LOOKUP_KEY}, SHEBAO_LOOKUP_KEY_CURRENT="2"):
         assert Person.objects.get(pk=person.pk).id_number_lookup.startswith("2:")
         assert person_by_id_number(ID_NUMBER) == person
+        entry = RosterEntry.objects.get(person=person)
+        assert entry.id_number_lookup == Person.objects.get(pk=person.pk).id_number_lookup
 
 
 def test_a_full_display_is_audited_without_the_value(person, staff_bj):

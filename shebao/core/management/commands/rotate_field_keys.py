@@ -7,6 +7,7 @@ import json
 
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 
 from shebao.core import crypto
 
@@ -64,6 +65,20 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{model._meta.label}: {reencrypted} re-encrypted, {rehashed} lookups recomputed"
             )
+        for model, column, via in crypto.LOOKUP_COPIES:
+            source = model._meta.get_field(via).related_model
+            copied = (
+                model.objects.exclude(**{f"{column}__startswith": f"{lookup_key}:"})
+                .exclude(**{column: ""})
+                .update(
+                    **{
+                        column: Subquery(
+                            source.objects.filter(pk=OuterRef(f"{via}_id")).values(column)[:1]
+                        )
+                    }
+                )
+            )
+            self.stdout.write(f"{model._meta.label}: {copied} lookups copied again")
 
 
 def _targets():
