@@ -14,14 +14,14 @@ PAGE_SIZE = 50
 # The rows of the roster page (shebao.registry.queries.selectors.roster_queryset, default filter: persons
 # with an open enrolment at the signed-in operator's unit, name search, ordered by person number),
 # one page, in one query of the same read model (registry_rosterentry): the types unfolded from
-# their bit mask into a list of codes, the ID number masked as shebao.core.ids.mask_id_number does
-# for 18 characters (first 4 and last 4 kept).
+# their bit mask into a list of codes, the ID number as the masked value stored beside its
+# ciphertext (shebao.core.crypto).
 _TYPE_CODES = ", ".join(
     f"CASE WHEN r.type_mask & {1 << i} > 0 THEN '{code}' END"
     for i, code in enumerate(("110", "120", "210", "310", "330", "410", "510"))
 )
 ROSTER_SQL = f"""
-SELECT r.person_no, r.name, left(r.id_number, 4) || repeat('*', 10) || right(r.id_number, 4),
+SELECT r.person_no, r.name, r.id_number_masked,
        CASE r.sex WHEN '1' THEN '男' WHEN '2' THEN '女' ELSE '' END,
        concat_ws(',', {_TYPE_CODES}),
        r.status, r.start_period, r.wage

@@ -113,12 +113,12 @@ def id_check_sql(body: str) -> str:
 UNITS_SQL = """
 INSERT INTO registry_unit (
     id, unit_no, name, uscc, org_code, unit_type, affiliation, region_id, insurance_place,
-    insurance_types, address, legal_rep_name, legal_rep_id_number, contact_name,
-    contact_mobile, industry, injury_risk_class, status, is_vip, created_at)
+    insurance_types, address, legal_rep_name, legal_rep_id_number_enc, contact_name,
+    contact_mobile_enc, industry, injury_risk_class, status, is_vip, created_at)
 SELECT u, '11' || lpad(u::text, 8, '0'), '压测单位' || u || '有限公司',
        '91110000MA' || lpad(u::text, 7, '0') || 'X', '', '10', '40', %(region)s,
        '北京市市本级', %(types)s::jsonb, '北京市测试路' || u || '号', '李法人',
-       '110101197505010113', '王联系', '139' || lpad(u::text, 8, '0'), '', 2, '1', false, now()
+       '', '王联系', '', '', 2, '1', false, now()
 FROM generate_series(1, %(units)s) AS u
 """
 
@@ -129,20 +129,7 @@ FROM generate_series(1, %(units)s) AS u
 PERSON_UNIT = """(CASE WHEN g %% %(stride)s = 0 AND g / %(stride)s <= %(unit_persons)s THEN 1
       ELSE 2 + (g * 7919) %% (%(units)s - 1) END)"""
 
-PERSONS_SQL = f"""
-INSERT INTO registry_person (
-    id, person_no, id_type, id_number, name, sex, birth_date, ethnicity, hukou,
-    first_work_date, mobile, address, photo, is_locked, lock_reason, last_change_date,
-    created_at)
-SELECT g, '11' || lpad(g::text, 10, '0'), '01', x.body || {id_check_sql("x.body")},
-       (CASE WHEN d.h %% 5 = 0 THEN '王'
-             ELSE (ARRAY['李','张','刘','陈','杨','赵','黄','周','吴','徐','孙','胡'])[1 + d.h / 5 %% 12]
-        END)
-       || (ARRAY['伟','芳','娜','秀英','敏','静','丽','强','磊','军','洋','勇','艳','杰','娟',
-                 '涛','明','超','秀兰','霞','平','刚','桂英'])[1 + d.h / 60 %% 23],
-       CASE WHEN d.seq %% 2 = 1 THEN '1' ELSE '2' END, d.birth, '汉族',
-       (ARRAY['11','12','21','22'])[1 + g %% 4], d.birth + 7000,
-       '139' || lpad(g::text, 8, '0'), '北京市测试区测试路' || g || '号', '', false, '', NULL, now()
+PERSONS_FROM = """
 FROM generate_series(1, %(persons)s) AS g
 CROSS JOIN LATERAL (
     SELECT date '1960-01-01' + g %% 14000 AS birth, (g / 14000) %% 1000 AS seq,
@@ -156,6 +143,56 @@ CROSS JOIN LATERAL (
     OFFSET 0
 ) AS x
 """
+
+# The clear ID numbers and mobiles, sealed in Python (shebao.core.crypto) into person_sealed.
+PERSONS_CLEAR_SQL = f"""
+SELECT g, x.body || {id_check_sql("x.body")}, '139' || lpad(g::text, 8, '0')
+{PERSONS_FROM}"""
+
+PERSONS_SQL = f"""
+INSERT INTO registry_person (
+    id, person_no, id_type, id_number_enc, id_number_lookup, id_number_masked, name, sex,
+    birth_date, ethnicity, hukou, first_work_date, mobile_enc, address, photo, is_locked,
+    lock_reason, last_change_date, created_at)
+SELECT g, '11' || lpad(g::text, 10, '0'), '01', s.id_number_enc, s.id_number_lookup,
+       s.id_number_masked,
+       (CASE WHEN d.h %% 5 = 0 THEN '王'
+             ELSE (ARRAY['李','张','刘','陈','杨','赵','黄','周','吴','徐','孙','胡'])[1 + d.h / 5 %% 12]
+        END)
+       || (ARRAY['伟','芳','娜','秀英','敏','静','丽','强','磊','军','洋','勇','艳','杰','娟',
+                 '涛','明','超','秀兰','霞','平','刚','桂英'])[1 + d.h / 60 %% 23],
+       CASE WHEN d.seq %% 2 = 1 THEN '1' ELSE '2' END, d.birth, '汉族',
+       (ARRAY['11','12','21','22'])[1 + g %% 4], d.birth + 7000,
+       s.mobile_enc, '北京市测试区测试路' || g || '号', '', false, '', NULL, now()
+{PERSONS_FROM}JOIN person_sealed s ON s.id = g
+"""
+
+
+def seal_persons(cursor, params: dict) -> None:
+    """person_sealed: each generated person's ID number and mobile encrypted, its lookup and
+    masked value, computed in Python (a few microseconds a value) and copied in."""
+    from shebao.registry.models import Person
+
+    cursor.execute(
+        "CREATE TEMP TABLE person_sealed (id int PRIMARY KEY, id_number_enc text,"
+        " id_number_lookup text, id_number_masked text, mobile_enc text)"
+    )
+    cursor.execute(PERSONS_CLEAR_SQL, params)
+    clear = cursor.fetchall()
+    id_attr, mobile_attr = Person.id_number, Person.mobile
+    with cursor.cursor.copy("COPY person_sealed FROM STDIN") as copy:
+        for g, id_number, mobile in clear:
+            sealed = id_attr.columns_for(id_number)
+            copy.write_row(
+                (
+                    g,
+                    sealed["id_number_enc"],
+                    sealed["id_number_lookup"],
+                    sealed["id_number_masked"],
+                    mobile_attr.columns_for(mobile)["mobile_enc"],
+                )
+            )
+
 
 ENROLMENTS_SQL = f"""
 INSERT INTO registry_enrolment (
@@ -187,7 +224,6 @@ def fill_roster(cursor) -> None:
 
 def load_data(cursor, scale: float) -> dict:
     """Fill the migrated, empty database: region, units, persons, enrolments; VACUUM (ANALYZE)."""
-    from shebao.core.ids import normalize_resident_id
 
     persons, units, unit_persons = sizes(scale)
     params = {
@@ -225,7 +261,11 @@ def load_data(cursor, scale: float) -> dict:
         ("registry_enrolment", ENROLMENTS_SQL),
     ):
         start = time.perf_counter()
+        if table == "registry_person":
+            seal_persons(cursor, params)
         cursor.execute(sql, params)
+        if table == "registry_person":
+            cursor.execute("DROP TABLE person_sealed")
         timings[table] = round(time.perf_counter() - start, 2)
     start = time.perf_counter()
     fill_roster(cursor)
@@ -269,9 +309,9 @@ def load_data(cursor, scale: float) -> dict:
         [SEARCH + "%"],
     )
     (unit_matches,) = cursor.fetchone()
-    cursor.execute("SELECT id_number FROM registry_person ORDER BY random() LIMIT 100")
-    for (id_number,) in cursor.fetchall():
-        normalize_resident_id(id_number)  # the generated ID numbers are valid ones
+    cursor.execute("SELECT id_number_masked FROM registry_person ORDER BY random() LIMIT 100")
+    for (masked,) in cursor.fetchall():
+        assert len(masked) == 18 and masked[4:14] == "*" * 10, masked
     return {
         "persons": persons,
         "units": units,
@@ -321,7 +361,7 @@ def setup_main() -> None:
         registration=registration,
         operator_account="admin",
         display_name="王联系",
-        mobile=unit.contact_mobile,
+        mobile="13900000001",  # the unit's contact mobile is not generated (encrypted column)
         is_unit_admin=True,
     )
     user.set_unusable_password()

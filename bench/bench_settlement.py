@@ -112,24 +112,25 @@ PG_UNIT_OF = """(CASE WHEN g %% %(stride)s = 0 AND g / %(stride)s <= %(big)s THE
 PG_UNITS = """
 INSERT INTO registry_unit (
     id, unit_no, name, uscc, org_code, unit_type, affiliation, region_id, insurance_place,
-    insurance_types, address, legal_rep_name, legal_rep_id_number, contact_name,
-    contact_mobile, industry, injury_risk_class, status, is_vip, created_at)
+    insurance_types, address, legal_rep_name, legal_rep_id_number_enc, contact_name,
+    contact_mobile_enc, industry, injury_risk_class, status, is_vip, created_at)
 SELECT u, '11' || lpad(u::text, 10, '0'), '结算压测单位' || u,
        '91110000MB' || lpad(u::text, 7, '0') || 'X', '',
        CASE WHEN u %% 10 = 0 THEN '50' ELSE '10' END, '40', %(region)s, '北京市市本级',
        CASE WHEN u %% 10 = 0 THEN '["120","210","310","410"]'
             ELSE '["110","210","310","410"]' END::jsonb,
-       '北京市测试路' || u || '号', '李法人', '110101197505010113', '王联系',
-       '139' || lpad(u::text, 8, '0'), '', 1 + u %% 8, '1', false, now()
+       '北京市测试路' || u || '号', '李法人', '', '王联系',
+       '', '', 1 + u %% 8, '1', false, now()
 FROM generate_series(1, %(units)s) AS u
 """
 
 PG_PERSONS = """
 INSERT INTO registry_person (
-    id, person_no, id_type, id_number, name, sex, birth_date, ethnicity, hukou,
-    first_work_date, mobile, address, photo, is_locked, lock_reason, last_change_date,
+    id, person_no, id_type, id_number_lookup, id_number_masked, name, sex, birth_date,
+    ethnicity, hukou, first_work_date, mobile_enc, address, photo, is_locked, lock_reason, last_change_date,
     created_at)
-SELECT g, '11' || lpad(g::text, 10, '0'), '01', 'S' || lpad(g::text, 17, '0'), '职工' || g,
+SELECT g, '11' || lpad(g::text, 10, '0'), '01', 'bench:S' || g, 'S***' || right(g::text, 4),
+       '职工' || g,
        CASE WHEN g %% 2 = 1 THEN '1' ELSE '2' END, date '1960-01-01' + g %% 14000, '汉族', '11',
        NULL, '', '', '', false, '', NULL, now()
 FROM generate_series(1, %(persons)s) AS g
@@ -202,15 +203,16 @@ def sqlite_statements(persons: int, units: int, big: int) -> list[tuple[str, str
             + """
             INSERT INTO registry_unit (id, unit_no, name, uscc, org_code, unit_type, affiliation,
                 region_id, insurance_place, insurance_types, address, legal_rep_name,
-                legal_rep_id_number, contact_name, contact_mobile, industry, injury_risk_class,
+                legal_rep_id_number_enc, contact_name, contact_mobile_enc, industry,
+                injury_risk_class,
                 status, is_vip, created_at)
             SELECT u, '11' || substr('0000000000' || u, -10), '结算压测单位' || u,
                    '91110000MB' || substr('0000000' || u, -7) || 'X', '',
                    CASE WHEN u % 10 = 0 THEN '50' ELSE '10' END, '40', '110000', '北京市市本级',
                    CASE WHEN u % 10 = 0 THEN '["120","210","310","410"]'
                         ELSE '["110","210","310","410"]' END,
-                   '北京市测试路' || u || '号', '李法人', '110101197505010113', '王联系',
-                   '139' || substr('00000000' || u, -8), '', 1 + u % 8, '1', 0,
+                   '北京市测试路' || u || '号', '李法人', '', '王联系',
+                   '', '', 1 + u % 8, '1', 0,
                    '2025-08-01 00:00:00'
             FROM s""",
         ),
@@ -218,11 +220,12 @@ def sqlite_statements(persons: int, units: int, big: int) -> list[tuple[str, str
             "registry_person",
             SQLITE_SERIES.format(c="g", n=persons)
             + """
-            INSERT INTO registry_person (id, person_no, id_type, id_number, name, sex, birth_date,
-                ethnicity, hukou, first_work_date, mobile, address, photo, is_locked,
+            INSERT INTO registry_person (id, person_no, id_type, id_number_lookup,
+                id_number_masked, name, sex, birth_date, ethnicity, hukou, first_work_date,
+                mobile_enc, address, photo, is_locked,
                 lock_reason, last_change_date, created_at)
             SELECT g, '11' || substr('0000000000' || g, -10), '01',
-                   'S' || substr('00000000000000000' || g, -17), '职工' || g,
+                   'bench:S' || g, 'S***' || substr(g, -4), '职工' || g,
                    CASE WHEN g % 2 = 1 THEN '1' ELSE '2' END,
                    date('1960-01-01', '+' || (g % 14000) || ' days'), '汉族', '11', NULL, '', '',
                    '', 0, '', NULL, '2025-08-01 00:00:00'

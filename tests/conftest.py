@@ -140,7 +140,7 @@ def admin_client(admin_a):
 
 def last_sms_code(mobile: str) -> str:
     """The newest verification code texted to `mobile` (read from the outbox)."""
-    for message in SmsMessage.objects.filter(mobile=mobile).order_by("-id"):
+    for message in SmsMessage.objects.filter(SmsMessage.mobile.q(mobile)).order_by("-id"):
         found = re.search(r"验证码 (\d{6})", message.text)
         if found:
             return found.group(1)

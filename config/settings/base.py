@@ -239,6 +239,27 @@ SHEBAO_SMS_GATEWAY = os.environ.get("SHEBAO_SMS_GATEWAY", "shebao.core.sms.Outbo
 # The dev console (SMS outbox, demo TOTP codes) is for development machines only.
 SHEBAO_DEV_CONSOLE = False
 
+# ID numbers and mobiles encrypted at rest (shebao.core.crypto). Key rings from the environment
+# as "id=BASE64,id=BASE64" (32-byte keys; `openssl rand -base64 32`), the current key named
+# apart; rotate with `manage.py rotate_field_keys`. Without them development and tests use the
+# fixed demo keys below, which production settings refuse.
+DEMO_FIELD_KEYS = {"demo1": "Ewgi2OD7gPvgrJyHI3Fezg3FE2CKUZbLmi0Nh+kk0YQ="}
+DEMO_LOOKUP_KEYS = {"1": "YhNRfj3vtrWiDJBJFJLHqfaDemsW6ZZvEUUvbfGk9Ek="}
+
+
+def _key_ring(name: str, demo: dict[str, str]) -> dict[str, str]:
+    text = os.environ.get(name, "")
+    ring = dict(item.strip().split("=", 1) for item in text.split(",") if "=" in item)
+    return {k.strip(): v.strip() for k, v in ring.items()} or dict(demo)
+
+
+SHEBAO_FIELD_KEYS = _key_ring("SHEBAO_FIELD_KEYS", DEMO_FIELD_KEYS)
+SHEBAO_FIELD_KEY_CURRENT = os.environ.get("SHEBAO_FIELD_KEY_CURRENT", list(SHEBAO_FIELD_KEYS)[-1])
+SHEBAO_LOOKUP_KEYS = _key_ring("SHEBAO_LOOKUP_KEYS", DEMO_LOOKUP_KEYS)
+SHEBAO_LOOKUP_KEY_CURRENT = os.environ.get(
+    "SHEBAO_LOOKUP_KEY_CURRENT", list(SHEBAO_LOOKUP_KEYS)[-1]
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

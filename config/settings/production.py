@@ -1,5 +1,5 @@
-"""Production: DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL and REDIS_URL come from the
-environment."""
+"""Production: DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL, REDIS_URL and the field keys
+(SHEBAO_FIELD_KEYS, SHEBAO_LOOKUP_KEYS; see base.py) come from the environment."""
 
 import os
 
@@ -14,6 +14,10 @@ if not os.environ.get("REDIS_URL"):
     raise ImproperlyConfigured(
         "REDIS_URL must be set in production (the shared cache of rate limits and progress)"
     )
+if set(SHEBAO_FIELD_KEYS.values()) & set(DEMO_FIELD_KEYS.values()):  # noqa: F405
+    raise ImproperlyConfigured("SHEBAO_FIELD_KEYS must be set in production (not the demo key)")
+if set(SHEBAO_LOOKUP_KEYS.values()) & set(DEMO_LOOKUP_KEYS.values()):  # noqa: F405
+    raise ImproperlyConfigured("SHEBAO_LOOKUP_KEYS must be set in production (not the demo key)")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = os.environ.get("SHEBAO_SSL_REDIRECT", "1") == "1"
 SECURE_HSTS_SECONDS = 31536000

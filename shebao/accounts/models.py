@@ -4,7 +4,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 
-from shebao.core.ids import mask_id_number
+from shebao.core.crypto import MOBILE, SealedAttribute, lookup_column, sealed_column
 
 
 class User(AbstractUser):
@@ -20,7 +20,9 @@ class User(AbstractUser):
 
     kind = models.CharField("账户类型", max_length=10, choices=Kind.choices)
     display_name = models.CharField("姓名", max_length=50, blank=True)
-    mobile = models.CharField("手机号", max_length=11, blank=True)
+    mobile_enc = sealed_column("手机号")
+    mobile_lookup = lookup_column()
+    mobile = SealedAttribute(MOBILE, lookup=True)
     # unit operators
     unit = models.ForeignKey(
         "registry.Unit",
@@ -83,7 +85,7 @@ class User(AbstractUser):
         if self.kind == self.Kind.OPERATOR:
             return f"{self.display_name or self.operator_account}（操作员 {self.operator_account}）"
         if self.kind == self.Kind.PERSON:
-            return f"{self.display_name}（参保人 {mask_id_number(self.person.id_number)}）"
+            return f"{self.display_name}（参保人 {self.person.masked_id_number}）"
         return f"{self.display_name or self.username}（经办 {self.username}）"
 
     @property
@@ -119,7 +121,7 @@ class User(AbstractUser):
         if self.kind == self.Kind.OPERATOR:
             return self.operator_account
         if self.kind == self.Kind.PERSON:
-            return mask_id_number(self.person.id_number)
+            return self.person.masked_id_number
         return self.username
 
 

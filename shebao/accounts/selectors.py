@@ -37,7 +37,9 @@ def person_by_id_number(id_number: str) -> Person | None:
         normalized = normalize_resident_id(id_number)
     except Exception:
         normalized = (id_number or "").strip().upper()
-    return Person.objects.filter(id_number=normalized).first() if normalized else None
+    if not normalized:
+        return None
+    return Person.objects.filter(Person.id_number.q(normalized)).order_by("pk").first()
 
 
 def person_user_for_login(id_number: str) -> User | None:

@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils import timezone
 
+from shebao.core.crypto import MOBILE, SealedAttribute, lookup_column, sealed_column
+
 
 def this_month() -> int:
     """The calendar month as a yyyyMM integer (Asia/Shanghai)."""
@@ -97,7 +99,9 @@ class AuditEntry(models.Model):
 class SmsMessage(models.Model):
     """The built-in SMS gateway's outbox (and the log of what a real gateway was asked to send)."""
 
-    mobile = models.CharField("手机号", max_length=11, db_index=True)
+    mobile_enc = sealed_column("手机号")
+    mobile_lookup = lookup_column(db_index=True)
+    mobile = SealedAttribute(MOBILE, lookup=True)
     text = models.CharField("内容", max_length=500)
     purpose = models.CharField("用途", max_length=40, blank=True)
     created_at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
@@ -114,7 +118,9 @@ class VerificationCode(models.Model):
     """A 6-digit SMS code: valid 10 minutes, single use, resend not before 60 s,
     five wrong tries void it. Only a hash of the code is stored."""
 
-    mobile = models.CharField("手机号", max_length=11)
+    mobile_enc = sealed_column("手机号")
+    mobile_lookup = lookup_column()
+    mobile = SealedAttribute(MOBILE, lookup=True)
     purpose = models.CharField("用途", max_length=40)
     code_hash = models.CharField(max_length=128)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -126,7 +132,7 @@ class VerificationCode(models.Model):
     class Meta:
         verbose_name = "短信验证码"
         verbose_name_plural = "短信验证码"
-        indexes = [models.Index(fields=["mobile", "purpose", "-created_at"])]
+        indexes = [models.Index(fields=["mobile_lookup", "purpose", "-created_at"])]
 
 
 class Counter(models.Model):

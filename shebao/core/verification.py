@@ -76,7 +76,7 @@ def _digest(mobile: str, purpose: str, code: str) -> str:
 
 def seconds_until_resend(*, mobile: str, purpose: str) -> int:
     last = (
-        VerificationCode.objects.filter(mobile=mobile, purpose=purpose)
+        VerificationCode.objects.filter(VerificationCode.mobile.q(mobile), purpose=purpose)
         .order_by("-created_at")
         .only("created_at")
         .first()
@@ -101,7 +101,7 @@ def verification_code_send(*, mobile: str, purpose: str) -> VerificationCode:
     code = f"{secrets.randbelow(1_000_000):06d}"
     with transaction.atomic():
         VerificationCode.objects.filter(
-            mobile=mobile, purpose=purpose, used_at__isnull=True, voided=False
+            VerificationCode.mobile.q(mobile), purpose=purpose, used_at__isnull=True, voided=False
         ).update(voided=True)
         record = VerificationCode.objects.create(
             mobile=mobile,
@@ -130,7 +130,12 @@ def verification_code_check(*, mobile: str, purpose: str, code: str) -> None:
     with transaction.atomic():
         record = (
             VerificationCode.objects.select_for_update()
-            .filter(mobile=mobile, purpose=purpose, used_at__isnull=True, voided=False)
+            .filter(
+                VerificationCode.mobile.q(mobile),
+                purpose=purpose,
+                used_at__isnull=True,
+                voided=False,
+            )
             .order_by("-created_at")
             .first()
         )

@@ -3,6 +3,15 @@
 from django.db import models
 from django.db.models import Q
 
+from shebao.core.crypto import (
+    ID,
+    MOBILE,
+    SealedAttribute,
+    SealedJSONField,
+    lookup_column,
+    masked_column,
+    sealed_column,
+)
 from shebao.filings.kinds import handler_for
 
 
@@ -64,11 +73,13 @@ class Filing(models.Model):
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     # Who to tell about the outcome, and who may reopen an anonymous filing (registration).
-    contact_mobile = models.CharField("联系手机", max_length=11, blank=True)
+    contact_mobile_enc = sealed_column("联系手机")
+    contact_mobile_lookup = lookup_column()
+    contact_mobile = SealedAttribute(MOBILE, lookup=True)
     title = models.CharField("摘要", max_length=200)
     # What the filing is about, for "one open filing per subject" (e.g. the USCC of a registration).
     subject_key = models.CharField("业务主键", max_length=40, blank=True)
-    payload = models.JSONField("申报内容", default=dict)
+    payload = SealedJSONField("申报内容", default=dict)  # ID numbers and mobiles encrypted
     return_reason = models.CharField("回退原因", max_length=500, blank=True)
     was_returned = models.BooleanField("回退标志", default=False)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
@@ -180,9 +191,12 @@ class FilingRow(models.Model):
     person = models.ForeignKey(
         "registry.Person", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    id_number = models.CharField("证件号码", max_length=32)
+    id_number_enc = sealed_column("证件号码")
+    id_number_lookup = lookup_column()
+    id_number_masked = masked_column("证件号码")
+    id_number = SealedAttribute(ID, lookup=True, masked=True)
     name = models.CharField("姓名", max_length=50)
-    payload = models.JSONField("内容", default=dict)
+    payload = SealedJSONField("内容", default=dict)
     result = models.CharField(
         "审核结果", max_length=10, choices=Result.choices, default=Result.PENDING
     )
@@ -193,7 +207,7 @@ class FilingRow(models.Model):
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["id_number"],
+                fields=["id_number_lookup"],
                 condition=Q(is_open=True),
                 name="one_open_filing_per_person",
             ),

@@ -73,7 +73,8 @@ def _store_materials(filing: Filing, materials: dict[str, CheckedMaterial]) -> N
 def open_filing_blocker(id_number: str, *, unit, exclude_filing=None) -> str | None:
     """The message when a person is already in another not-yet-approved filing: the serial
     number when it is the same unit's, only the fact when it is another unit's."""
-    rows = FilingRow.objects.filter(id_number=id_number, is_open=True).select_related("filing")
+    rows = FilingRow.objects.filter(FilingRow.id_number.q(id_number), is_open=True)
+    rows = rows.select_related("filing")
     if exclude_filing is not None:
         rows = rows.exclude(filing=exclude_filing)
     row = rows.first()

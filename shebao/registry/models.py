@@ -3,7 +3,15 @@
 from django.db import models
 from django.db.models import Q
 
-from shebao.core.ids import mask_id_number
+from shebao.core.crypto import (
+    ID,
+    MOBILE,
+    CopiedLookup,
+    SealedAttribute,
+    lookup_column,
+    masked_column,
+    sealed_column,
+)
 
 
 class InsuranceType(models.TextChoices):
@@ -83,9 +91,11 @@ class Unit(models.Model):
     insurance_types = models.JSONField("参保险种", default=list)
     address = models.CharField("单位地址", max_length=200)
     legal_rep_name = models.CharField("法定代表人", max_length=50)
-    legal_rep_id_number = models.CharField("法定代表人身份证号", max_length=18)
+    legal_rep_id_number_enc = sealed_column("法定代表人身份证号")
+    legal_rep_id_number = SealedAttribute(ID)
     contact_name = models.CharField("联系人", max_length=50)
-    contact_mobile = models.CharField("联系人手机", max_length=11)
+    contact_mobile_enc = sealed_column("联系人手机")
+    contact_mobile = SealedAttribute(MOBILE)
     industry = models.CharField("行业", max_length=100, blank=True)
     injury_risk_class = models.PositiveSmallIntegerField("工伤风险类别", default=1)
     status = models.CharField("状态", max_length=1, choices=Status.choices, default=Status.ACTIVE)
@@ -135,14 +145,19 @@ class Person(models.Model):
     id_type = models.CharField(
         "证件类型", max_length=2, choices=IdType.choices, default=IdType.RESIDENT
     )
-    id_number = models.CharField("证件号码", max_length=32, unique=True)
+    # Encrypted (shebao.core.crypto); unique by (type, number) through the lookup column.
+    id_number_enc = sealed_column("证件号码")
+    id_number_lookup = lookup_column(db_index=True)
+    id_number_masked = masked_column("证件号码")
+    id_number = SealedAttribute(ID, lookup=True, masked=True)
     name = models.CharField("姓名", max_length=50)
     sex = models.CharField("性别", max_length=1, choices=Sex.choices)
     birth_date = models.DateField("出生日期")
     ethnicity = models.CharField("民族", max_length=20, blank=True, default="汉族")
     hukou = models.CharField("户口性质", max_length=2, choices=Hukou.choices, blank=True)
     first_work_date = models.DateField("参加工作日期", null=True, blank=True)
-    mobile = models.CharField("手机号", max_length=11, blank=True)
+    mobile_enc = sealed_column("手机号")
+    mobile = SealedAttribute(MOBILE)
     address = models.CharField("地址", max_length=200, blank=True)
     photo = models.ImageField("社保卡照片", upload_to="photos/", blank=True)
     is_locked = models.BooleanField("信息锁定", default=False)
@@ -155,13 +170,19 @@ class Person(models.Model):
         verbose_name = "人员"
         verbose_name_plural = "人员"
         ordering = ["person_no"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["id_type", "id_number_lookup"], name="person_unique_id_type_number"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name}（{self.masked_id_number}）"
 
     @property
     def masked_id_number(self) -> str:
-        return mask_id_number(self.id_number)
+        """Stored beside the ciphertext: lists show it without decrypting."""
+        return self.id_number_masked
 
 
 class Enrolment(models.Model):
@@ -262,7 +283,10 @@ class RosterEntry(models.Model):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
     person_no = models.CharField("个人编号", max_length=20)
     name = models.CharField("姓名", max_length=50)
-    id_number = models.CharField("证件号码", max_length=32)
+    # The person's ID number as its lookup (exact search) and masked display value only.
+    id_number_lookup = lookup_column()
+    id_number_masked = masked_column("证件号码")
+    _lookup_copy = CopiedLookup("id_number_lookup", via="person")
     sex = models.CharField("性别", max_length=1, choices=Person.Sex.choices)
     is_open = models.BooleanField("参保中")
     # Bit masks of insurance types (shebao.registry.roster.TYPE_BITS): the types of the row,
@@ -300,7 +324,7 @@ class RosterEntry(models.Model):
                 include=[
                     "id",
                     "name",
-                    "id_number",
+                    "id_number_masked",
                     "sex",
                     "type_mask",
                     "active_mask",
@@ -316,3 +340,7 @@ class RosterEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}（{self.person_no}）@{self.unit_id}"
+
+    @property
+    def masked_id_number(self) -> str:
+        return self.id_number_masked

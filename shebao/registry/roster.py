@@ -39,9 +39,10 @@ _PERSON = Person._meta.db_table
 # unit (database constraints), and DISTINCT makes the masks exact whatever the history.
 _INSERT = f"""
 INSERT INTO {_TABLE} (
-    unit_id, person_id, person_no, name, id_number, sex, is_open, type_mask, active_mask,
-    suspended_mask, start_period, stop_period, wage, status)
-SELECT a.unit_id, a.person_id, p.person_no, p.name, p.id_number, p.sex, a.open_n > 0,
+    unit_id, person_id, person_no, name, id_number_lookup, id_number_masked, sex, is_open,
+    type_mask, active_mask, suspended_mask, start_period, stop_period, wage, status)
+SELECT a.unit_id, a.person_id, p.person_no, p.name, p.id_number_lookup, p.id_number_masked,
+       p.sex, a.open_n > 0,
        CASE WHEN a.open_n > 0 THEN a.open_mask ELSE a.all_mask END,
        a.active_mask, a.suspended_mask,
        CASE WHEN a.open_n > 0 THEN a.open_start ELSE a.all_start END,

@@ -271,11 +271,11 @@ def test_forgot_password_by_sms(client, account):
 
 
 def test_person_code_goes_to_the_mobile_on_record(client, person_user, person):
-    User.objects.filter(pk=person_user.pk).update(mobile="13811112222")
+    User.objects.filter(pk=person_user.pk).update(**User.mobile.columns_for("13811112222"))
 
     client.post("/accounts/forgot/person/", {"id_number": person.id_number})
 
-    assert list(SmsMessage.objects.values_list("mobile", flat=True)) == [person.mobile]
+    assert [m.mobile for m in SmsMessage.objects.all()] == [person.mobile]
 
 
 @pytest.mark.parametrize("account", ["operator", "person", "staff"], indirect=True)

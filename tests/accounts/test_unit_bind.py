@@ -66,7 +66,7 @@ def test_bind_through_page_then_sign_in(client, unit_a, reg_code):
     response = client.post("/accounts/unit/bind/code/", {"mobile": MOBILE})
     assert response.status_code == 200
     assert "验证码已发送至 139****7777" in response.content.decode()
-    assert SmsMessage.objects.get(mobile=MOBILE).purpose == "unit_code_binding"
+    assert SmsMessage.objects.get(SmsMessage.mobile.q(MOBILE)).purpose == "unit_code_binding"
 
     response = client.post(URL, bind_form(unit_a, reg_code, last_sms_code(MOBILE)))
 

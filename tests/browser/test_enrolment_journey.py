@@ -133,7 +133,7 @@ def test_enrolment_save_edit_submit_return_fix_approve(
     for code in ("110", "210", "310", "410"):
         card = operator.locator(".card").filter(has_text=code)
         expect(card).to_contain_text("1 人")
-    person = Person.objects.get(id_number=ID_NUMBER)
+    person = Person.objects.get(Person.id_number.q(ID_NUMBER))
     assert person.name == "刘参保"
     assert set(
         Enrolment.objects.filter(person=person, unit=unit_a).values_list("wage_base", flat=True)

@@ -53,7 +53,7 @@ def request_sms_code(page: Page) -> str:
 def allow_new_code(purpose: str) -> None:
     """Codes for one mobile and purpose may be resent only after 60 s. The test runs the whole
     journey within seconds, so age the earlier codes instead of waiting."""
-    VerificationCode.objects.filter(mobile=MOBILE, purpose=purpose).update(
+    VerificationCode.objects.filter(VerificationCode.mobile.q(MOBILE), purpose=purpose).update(
         created_at=F("created_at") - timedelta(seconds=61)
     )
 

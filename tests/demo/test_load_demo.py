@@ -29,7 +29,9 @@ def test_loads_the_demo_and_is_idempotent():
     first = counts()
     assert all(first)
     assert "演示账号" in text
-    person = User.objects.get(kind=User.Kind.PERSON, person__id_number="11010519491231002X")
+    person = User.objects.get(
+        Person.id_number.q("11010519491231002X", "person__"), kind=User.Kind.PERSON
+    )
     assert person.check_password("Demo@2026")
     assert User.objects.filter(kind=User.Kind.STAFF, username="demo_bj").exists()
     load()

@@ -123,7 +123,7 @@ def enrol_new(actor, staff, id_number: str, **overrides) -> Person:
     """A new person enrolled end to end (saved, submitted, approved)."""
     filing = enrolment_save(actor=actor, data=enrol_data(id_number, **overrides))
     submit_and_approve(actor, staff, filing)
-    return Person.objects.get(id_number=id_number)
+    return Person.objects.get(Person.id_number.q(id_number))
 
 
 def stop_data(**overrides) -> dict:

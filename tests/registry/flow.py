@@ -90,7 +90,7 @@ def media_files() -> list[Path]:
 def age_codes(mobile: str) -> None:
     """Make the codes already sent to `mobile` old enough (2 minutes) that a new one may be
     requested, without waiting (the resend throttle is 60 s)."""
-    VerificationCode.objects.filter(mobile=mobile).update(
+    VerificationCode.objects.filter(VerificationCode.mobile.q(mobile)).update(
         created_at=F("created_at") - timedelta(minutes=2)
     )
 

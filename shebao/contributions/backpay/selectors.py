@@ -37,7 +37,7 @@ from shebao.contributions.backpay.calc import (
 from shebao.contributions.calculator.calc import ANNUITY_ITEM, ZERO, Line, Params
 from shebao.contributions.models import ContributionLine, ItemType, UnitInjuryRate, WageBase
 from shebao.contributions.params.selectors import parameter_sets_for_periods, to_params
-from shebao.core.ids import mask_id_number, normalize_resident_id
+from shebao.core.ids import normalize_resident_id
 from shebao.core.money import money_text
 from shebao.core.periods import Period
 from shebao.filings import services as filing_services
@@ -169,8 +169,8 @@ def unit_person_by_id_number(actor, id_number: str) -> Person | None:
     except ValidationError:
         return None
     return Person.objects.filter(
+        Person.id_number.q(number),
         pk__in=Enrolment.objects.filter(unit_id=actor.unit_id).values("person_id"),
-        id_number=number,
     ).first()
 
 
@@ -438,7 +438,7 @@ class KindPage:
             return []
         handler = handler_for(self.kind)
         return [
-            {"row": r, "masked": mask_id_number(r.id_number), "fields": handler.row_display(r)}
+            {"row": r, "masked": r.id_number_masked, "fields": handler.row_display(r)}
             for r in self.filing.rows.all()
         ]
 

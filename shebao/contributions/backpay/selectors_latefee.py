@@ -34,7 +34,6 @@ from django.http import Http404
 
 from shebao.contributions.backpay.calc import FeeLine, LateFeeReport, UnpaidLine, line_fees
 from shebao.contributions.models import Arrear, ContributionLine, RegionPolicy
-from shebao.core.ids import mask_id_number
 from shebao.filings.business import BusinessKind
 from shebao.registry.access import deny, is_operator, require_staff
 from shebao.registry.models import Unit
@@ -66,7 +65,7 @@ def late_fee_report(unit: Unit, pay_date: date) -> LateFeeReport:
             "personal_amount",
             "settlement_id",
             "person__name",
-            "person__id_number",
+            "person__id_number_masked",
         )
         .order_by("id")
     )
@@ -95,7 +94,7 @@ def late_fee_report(unit: Unit, pay_date: date) -> LateFeeReport:
             days=f.days,
             fee=f.fee,
             person_name=persons[f.line.line_id].name,
-            person_id_masked=mask_id_number(persons[f.line.line_id].id_number),
+            person_id_masked=persons[f.line.line_id].masked_id_number,
         )
         for f in line_fees(
             unpaid, outstanding, pay_date=pay_date, due_day=due_day, cap_at_principal=cap

@@ -26,7 +26,6 @@ from shebao.contributions.settlement.engine import (
     python_line_rows,
     sql_line_rows,
 )
-from shebao.core.ids import mask_id_number
 from shebao.core.periods import Period
 from shebao.filings.business import BusinessKind
 from shebao.filings.models import Filing, FilingKind, FilingState
@@ -332,7 +331,7 @@ def detail_rows(settlement: Settlement) -> Iterator[list]:
         yield [
             x.person.person_no,
             x.person.name,
-            mask_id_number(x.person.id_number),
+            x.person.masked_id_number,
             ITEM_LABELS.get(x.item, x.item),
             x.belongs_period,
             KIND_LABELS[x.kind],

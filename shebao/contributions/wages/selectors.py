@@ -19,7 +19,6 @@ from shebao.contributions.wages.calc import (
     is_institution,
     row_key,
 )
-from shebao.core.ids import mask_id_number
 from shebao.core.money import money_text
 from shebao.core.periods import Period
 from shebao.filings.business import BusinessKind
@@ -195,27 +194,27 @@ def roster_ids(unit: Unit, person_ids) -> set[int]:
 def blockers(unit: Unit, id_numbers, *, exclude_filing=None) -> dict[str, str]:
     """id_number -> why the person cannot be declared (in another not-yet-approved filing),
     in one query. Another unit's filing is not named."""
-    rows = FilingRow.objects.filter(id_number__in=list(id_numbers), is_open=True).select_related(
-        "filing"
-    )
+    by_lookup = {h: number for number in id_numbers for h in FilingRow.id_number.lookups(number)}
+    rows = FilingRow.objects.filter(id_number_lookup__in=list(by_lookup), is_open=True)
+    rows = rows.select_related("filing").defer("id_number_enc", "payload")
     if exclude_filing is not None:
         rows = rows.exclude(filing=exclude_filing)
     found = {}
     for row in rows:
         if row.filing.unit_id == unit.pk:
-            found[row.id_number] = (
+            found[by_lookup[row.id_number_lookup]] = (
                 f"已在业务 {row.filing.serial_no}（{row.filing.get_kind_display()}）中办理，"
                 "请先提交办结或退单"
             )
         else:
-            found[row.id_number] = "在其他单位有正在办理的业务，暂不能申报"
+            found[by_lookup[row.id_number_lookup]] = "在其他单位有正在办理的业务，暂不能申报"
     return found
 
 
 def stale_rows(filing: Filing) -> list[FilingRow]:
     """Rows of a draft whose person is no longer on the unit's open roster."""
     unit = Unit.objects.get(pk=filing.unit_id)
-    rows = list(filing.rows.all().only("id", "person_id", "name", "id_number"))
+    rows = list(filing.rows.all().only("id", "person_id", "name", "id_number_enc"))
     roster = roster_ids(unit, filing.rows.values("person_id"))
     return [r for r in rows if r.person_id not in roster]
 
@@ -235,7 +234,7 @@ class Entry:
 
     @property
     def masked_id(self) -> str:
-        return mask_id_number(self.person.id_number)
+        return self.person.masked_id_number
 
     def initial_wage(self) -> str:
         if self.in_draft:
@@ -365,7 +364,9 @@ def annual_template(actor, *, serial_no: str = "") -> tuple[Unit, list[list[str]
     latest base). The amounts stay text: the operator edits them and the import reads them."""
     unit = wage_unit(actor, action="wage.view")
     filing = access_unit_filing(actor, serial_no=serial_no, kind=ANNUAL) if serial_no else None
-    persons = list(unit_roster(actor).only("pk", "person_no", "name", "id_number"))
+    persons = list(
+        unit_roster(actor).only("pk", "person_no", "name", "id_number_enc", "id_number_masked")
+    )
     latest = latest_bases(unit, [p.pk for p in persons])
     draft = {}
     if filing is not None:
@@ -374,7 +375,7 @@ def annual_template(actor, *, serial_no: str = "") -> tuple[Unit, list[list[str]
         [
             p.person_no,
             p.name,
-            mask_id_number(p.id_number),
+            p.masked_id_number,
             money_text(latest[p.pk].wage),
             draft[p.pk] if p.pk in draft else money_text(latest[p.pk].wage),
         ]

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from shebao.core import hooks
 from shebao.core.audit import audit_record
+from shebao.core.crypto import stored_fields
 from shebao.core.inputs import (
     normalize_address,
     normalize_id_number,
@@ -135,7 +136,7 @@ class _PersonChangeHandler(FilingHandler):
             setattr(person, key, value)
         try:
             with transaction.atomic():
-                person.save(update_fields=keys)
+                person.save(update_fields=stored_fields(Person, keys))
         except IntegrityError:
             raise ValidationError(
                 {"id_number": "新的证件号码已被其他人员使用，请回退给单位核实"}
@@ -197,7 +198,8 @@ class PersonKeyChangeHandler(_PersonChangeHandler):
         if not errors and person.id_type in RESIDENT_LAYOUT_TYPES:
             errors.update(self._follow_id(current, result, given))
         if not errors and result["id_number"] != current["id_number"]:
-            taken = Person.objects.filter(id_number=result["id_number"]).exclude(pk=person.pk)
+            taken = Person.objects.filter(Person.id_number.q(result["id_number"]))
+            taken = taken.filter(id_type=person.id_type).exclude(pk=person.pk)
             if taken.exists():
                 errors["id_number"] = "该证件号码已被其他人员使用，如为同一人请到经办机构办理合并"
             else:
@@ -364,7 +366,7 @@ class _UnitChangeHandler(FilingHandler):
             setattr(unit, key, after[key])
         try:
             with transaction.atomic():
-                unit.save(update_fields=keys)
+                unit.save(update_fields=stored_fields(Unit, keys))
         except IntegrityError:
             raise ValidationError(
                 {"uscc": "新的统一社会信用代码已被其他单位使用，请回退给单位核实"}

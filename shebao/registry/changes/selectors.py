@@ -42,9 +42,9 @@ def _search(qs: QuerySet[Person], q: str) -> QuerySet[Person]:
         return qs.none()
     condition = Q(person_no=q) | Q(name__icontains=q)
     try:
-        condition |= Q(id_number=normalize_resident_id(q))
+        condition |= Person.id_number.q(normalize_resident_id(q))
     except ValidationError:
-        condition |= Q(id_number=q.upper())
+        condition |= Person.id_number.q(q)
     return qs.filter(condition)
 
 

@@ -8,7 +8,6 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 
 from shebao.core.excel import xlsx_response
-from shebao.core.ids import mask_id_number
 from shebao.filings.business import BusinessKind
 from shebao.filings.kinds import ReviewPolicy, handler_for
 from shebao.filings.models import FilingKind, FilingState
@@ -232,7 +231,7 @@ def staff_person_lock_detail(request, person_no: str):
             return redirect("staff:person_lock_detail", person_no=person_no)
     context = {
         "person": person,
-        "masked_id": mask_id_number(person.id_number),
+        "masked_id": person.masked_id_number,
         "units": selectors.person_units(person),
         "lock_form": forms["lock"],
         "unlock_form": forms["unlock"],

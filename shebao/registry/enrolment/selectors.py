@@ -22,7 +22,6 @@ from django.utils import timezone
 
 from shebao.core.audit import audit_record
 from shebao.core.ids import (
-    mask_id_number,
     normalize_resident_id,
     resident_id_birth_date,
     resident_id_sex,
@@ -115,7 +114,7 @@ def classify(
     """Decide the business of ``id_number`` at ``unit`` for a filing of ``kind``. ``filing``
     and ``keep_row``: the draft being edited (its own row does not block)."""
     lookup = Lookup(id_number=id_number)
-    person = Person.objects.filter(id_number=id_number).first()
+    person = Person.objects.filter(Person.id_number.q(id_number)).order_by("pk").first()
     lookup.person = person
     lookup.refusal = _refusal_before_history(unit, id_number, filing, keep_row)
     if lookup.refusal:
@@ -277,7 +276,7 @@ def filing_row_items(filing: Filing) -> list[dict]:
         items.append(
             {
                 "row": row,
-                "masked_id": mask_id_number(row.id_number),
+                "masked_id": row.id_number_masked,
                 "business": BUSINESS_LABELS.get(after.get("business"), ""),
                 "types": "、".join(after.get("insurance_types", [])),
                 "start": period_label(after.get("start_period")),

@@ -8,7 +8,6 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from shebao.core.ids import mask_id_number
 from shebao.filings.materials import MaterialRejected, check_material
 from shebao.filings.models import FilingKind
 from shebao.registry.access import access_unit_filing
@@ -174,7 +173,7 @@ def enrolment_row(request, kind: str, serial_no: str, row_id: int):
             return redirect("unit:filing", serial_no=serial_no)
     mark_invalid(form)
     context = {"kind": kind, "page": PAGES[kind], "filing": page.filing, "row": row}
-    context |= {"masked_id": mask_id_number(row.id_number), "lookup": lookup, "form": form}
+    context |= {"masked_id": row.id_number_masked, "lookup": lookup, "form": form}
     context["current_period"] = page.current_period
     return render(request, "registry/enrolment/enrolment_row.html", context)
 

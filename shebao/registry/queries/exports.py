@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from shebao.core.audit import audit_record
+from shebao.core.crypto import decrypt
 from shebao.core.excel import build_xlsx
-from shebao.core.ids import mask_id_number
 from shebao.core.periods import Period
 from shebao.registry.models import Enrolment, Person
 from shebao.registry.queries.selectors import (
@@ -37,8 +37,11 @@ ROSTER_HEADER = [
 ]
 
 
-def _export_id(id_number: str, full: bool) -> str:
-    return id_number if full else mask_id_number(id_number)
+def _full_ids(actor, f: RosterFilter) -> dict[str, str]:
+    """person number -> clear ID number, for a full export (audited as one event)."""
+    pairs = roster_queryset(actor, f).order_by().values_list("person_no", "person__id_number_enc")
+    context = Person.id_number.context
+    return {no: decrypt(token, context=context) for no, token in pairs}
 
 
 def roster_export(*, actor, f: RosterFilter, full: bool = False) -> bytes:
@@ -47,6 +50,7 @@ def roster_export(*, actor, f: RosterFilter, full: bool = False) -> bytes:
     rows = decorate(
         (RosterRow(v) for v in roster_queryset(actor, f).values_list(*ROSTER_COLUMNS)), f.stopped
     )
+    full_ids = _full_ids(actor, f) if full else {}
     content = build_xlsx(
         [
             (
@@ -56,7 +60,7 @@ def roster_export(*, actor, f: RosterFilter, full: bool = False) -> bytes:
                     [
                         p.person_no,
                         p.name,
-                        _export_id(p.id_number, full),
+                        full_ids[p.person_no] if full else p.id_number_masked,
                         p.sex_label,
                         p.types_label,
                         p.status_label,
@@ -121,7 +125,7 @@ def additions_export(*, actor, period: Period, full: bool = False) -> bytes:
                         p.person_no,
                         p.name,
                         id_types.get(p.id_type, ""),
-                        _export_id(p.id_number, full),
+                        p.id_number if full else p.masked_id_number,
                         sexes.get(p.sex, ""),
                         p.birth_date.isoformat(),
                         types_label(p.type_mask),

@@ -35,6 +35,7 @@ from django.db.models import (
 from django.http import Http404
 
 from shebao.core.audit import audit_person_views
+from shebao.core.crypto import ID, lookups
 from shebao.core.ids import mask_id_number, normalize_resident_id
 from shebao.core.periods import Period
 from shebao.filings.business import BusinessKind
@@ -135,7 +136,8 @@ class RosterSearch:
 
     def person_q(self, prefix: str = "") -> Q:
         if self.kind == "id":
-            return Q(**{f"{prefix}id_number": self.value}) | Q(**{f"{prefix}person_no": self.typed})
+            by_id = Q(**{f"{prefix}id_number_lookup__in": lookups(self.value, kind=ID)})
+            return by_id | Q(**{f"{prefix}person_no": self.typed})
         if self.kind == "person_no":
             return Q(**{f"{prefix}person_no": self.value})
         if self.kind == "name":
@@ -206,7 +208,7 @@ def roster_queryset(actor, f: RosterFilter) -> QuerySet[RosterEntry]:
 ROSTER_COLUMNS = (
     "person_no",
     "name",
-    "id_number",
+    "id_number_masked",
     "sex",
     "type_mask",
     "start_period",
@@ -224,6 +226,10 @@ class RosterRow:
     def __init__(self, values):
         for name, value in zip(_ROW_FIELDS, values, strict=False):
             setattr(self, name, value)
+
+    @property
+    def masked_id_number(self) -> str:
+        return self.id_number_masked
 
 
 _ROW_FIELDS = (*ROSTER_COLUMNS, "total_rows")
@@ -262,7 +268,6 @@ def decorate(rows, stopped: bool) -> list[RosterRow]:
         p.status_ok = p.status_label == STATUS_LABELS[Enrolment.Status.ACTIVE]
         p.start_period_min = p.start_period
         p.stop_period_max = p.stop_period
-        p.masked_id_number = mask_id_number(p.id_number)
         p.sex_label = SEX_LABELS.get(p.sex, "")
         p.wage_text = f"{p.wage:.2f}" if p.wage is not None else ""
     return rows
@@ -393,7 +398,7 @@ def roster_person_filings(actor, person: Person) -> QuerySet[Filing]:
     still open, by ID number; both lookups have an index."""
     check_query_permission(actor)
     rows = FilingRow.objects.filter(
-        Q(person=person) | Q(id_number=person.id_number, is_open=True)
+        Q(person=person) | Q(id_number_lookup=person.id_number_lookup, is_open=True)
     ).values("filing_id")
     return (
         Filing.objects.filter(unit_id=actor.unit_id)
@@ -428,6 +433,8 @@ def additions_queryset(actor, period: Period) -> QuerySet[Person]:
             scope=Max("enrolments__scope"),
             back_pay=Max(Case(When(enrolments__back_pay=True, then=1), default=0)),
         )
-        .only("person_no", "name", "id_type", "id_number", "sex", "birth_date")
+        .only(
+            "person_no", "name", "id_type", "id_number_enc", "id_number_masked", "sex", "birth_date"
+        )
         .order_by("person_no")
     )

@@ -26,9 +26,9 @@ def registration_for_reopen(serial_no: str, mobile: str) -> Filing | None:
     """The (not cancelled) application with this serial number and contact mobile, or None."""
     return (
         Filing.objects.filter(
+            Filing.contact_mobile.q(mobile),
             kind=FilingKind.UNIT_REGISTRATION,
             serial_no=(serial_no or "").strip(),
-            contact_mobile=(mobile or "").strip(),
         )
         .exclude(state=FilingState.CANCELLED)
         .first()

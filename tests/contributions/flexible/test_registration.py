@@ -238,7 +238,9 @@ def test_one_open_filing_per_person_across_kinds(worker):
     """The registration holds the person's FilingRow: another open filing cannot take them."""
     person, user = worker
     filing = register(user)
-    assert FilingRow.objects.filter(filing=filing, id_number=person.id_number, is_open=True)
+    assert FilingRow.objects.filter(
+        FilingRow.id_number.q(person.id_number), filing=filing, is_open=True
+    )
 
 
 def test_returned_registration_can_be_changed_and_resubmitted(worker, staff_bj):

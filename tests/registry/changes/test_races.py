@@ -124,4 +124,6 @@ def test_two_units_lock_requests_cannot_both_open(admin_a, worker, unit_b):
     one_winner(outcomes)
     from shebao.filings.models import FilingRow
 
-    assert FilingRow.objects.filter(id_number=worker.id_number, is_open=True).count() == 1
+    assert (
+        FilingRow.objects.filter(FilingRow.id_number.q(worker.id_number), is_open=True).count() == 1
+    )

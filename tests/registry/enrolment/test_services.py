@@ -76,7 +76,7 @@ def test_new_enrolment_is_saved_as_a_draft_then_reviewed_and_applied(admin_a, st
     assert filing.state == FilingState.SUBMITTED  # a normal unit waits for review
     filing_approve(actor=staff_bj, filing_id=filing.pk)
 
-    person = Person.objects.get(id_number=ident(11))
+    person = Person.objects.get(Person.id_number.q(ident(11)))
     assert (person.name, person.sex, person.birth_date) == ("李新员", "1", date(1990, 3, 7))
     assert person.person_no.startswith("1100") and person.first_work_date == FIRST_WORK
     assert person.hukou == "11" and person.mobile == "13811112222"

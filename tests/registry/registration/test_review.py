@@ -90,7 +90,7 @@ def test_approve_creates_unit_operator_and_tells_the_contact(staff_client, staff
     assert admin.mobile == MOBILE
     assert admin.check_password(PASSWORD)
 
-    sms = SmsMessage.objects.filter(mobile=MOBILE).order_by("-id").first()
+    sms = SmsMessage.objects.filter(SmsMessage.mobile.q(MOBILE)).order_by("-id").first()
     assert "审核通过" in sms.text
     assert unit.unit_no in sms.text and "zhaoadmin" in sms.text and "登录" in sms.text
 
@@ -203,7 +203,7 @@ def test_return_with_reason(staff_client, staff_bj, submitted):
     assert not Unit.objects.exists()
     step = submitted.steps.get(action=FilingStep.Action.RETURN)
     assert (step.from_state, step.to_state, step.note) == ("submitted", "returned", REASON)
-    sms = SmsMessage.objects.filter(mobile=MOBILE).order_by("-id").first()
+    sms = SmsMessage.objects.filter(SmsMessage.mobile.q(MOBILE)).order_by("-id").first()
     assert submitted.serial_no in sms.text
     assert "退回" in sms.text and REASON in sms.text
     entry = AuditEntry.objects.get(action="filing.return.unit_registration")

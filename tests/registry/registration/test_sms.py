@@ -105,7 +105,7 @@ def test_five_wrong_codes_void_the_code(client, draft):
 def test_submit_with_expired_code_is_refused(client, draft):
     client.post(f"/register/{draft.serial_no}/code/")
     code = last_sms_code(MOBILE)
-    VerificationCode.objects.filter(mobile=MOBILE).update(
+    VerificationCode.objects.filter(VerificationCode.mobile.q(MOBILE)).update(
         expires_at=timezone.now() - timedelta(seconds=1)
     )
 
@@ -143,18 +143,21 @@ def test_non_numeric_code_is_refused(client, draft):
 
 def test_code_goes_only_to_the_contact_mobile(client, draft):
     client.post(f"/register/{draft.serial_no}/code/", {"mobile": OTHER_MOBILE})
-    assert not SmsMessage.objects.filter(mobile=OTHER_MOBILE).exists()
-    assert SmsMessage.objects.filter(mobile=MOBILE, purpose="unit_registration").count() == 1
+    assert not SmsMessage.objects.filter(SmsMessage.mobile.q(OTHER_MOBILE)).exists()
+    assert (
+        SmsMessage.objects.filter(SmsMessage.mobile.q(MOBILE), purpose="unit_registration").count()
+        == 1
+    )
 
 
 def test_code_is_resent_only_after_a_minute(client, draft):
     client.post(f"/register/{draft.serial_no}/code/")
     response = client.post(f"/register/{draft.serial_no}/code/")
     assert "秒后再重新获取" in response.content.decode()
-    assert SmsMessage.objects.filter(mobile=MOBILE).count() == 1
+    assert SmsMessage.objects.filter(SmsMessage.mobile.q(MOBILE)).count() == 1
     age_codes(MOBILE)
     client.post(f"/register/{draft.serial_no}/code/")
-    assert SmsMessage.objects.filter(mobile=MOBILE).count() == 2
+    assert SmsMessage.objects.filter(SmsMessage.mobile.q(MOBILE)).count() == 2
 
 
 def test_another_browser_can_neither_send_a_code_nor_submit(draft):
@@ -173,5 +176,5 @@ def test_code_follows_the_contact_mobile_after_an_edit(client, draft):
     )
     assert response.status_code == 302, form_errors(response)
     client.post(f"/register/{draft.serial_no}/code/")
-    assert not SmsMessage.objects.filter(mobile=MOBILE).exists()
+    assert not SmsMessage.objects.filter(SmsMessage.mobile.q(MOBILE)).exists()
     assert submit(client, draft, last_sms_code(OTHER_MOBILE)).status_code == 302

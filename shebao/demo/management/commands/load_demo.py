@@ -147,7 +147,9 @@ class Command(BaseCommand):
             admin.save()
             self.persons(rng, unit, n_persons)
         # The insured person with a login (enrolled at the first unit).
-        first_unit = User.objects.get(username__endswith=".admin", mobile="13900000001").unit
+        first_unit = User.objects.get(
+            User.mobile.q("13900000001"), username__endswith=".admin"
+        ).unit
         id_number, name, mobile = PERSON_DEMO
         person = Person.objects.create(
             person_no=next_person_no("110000"),
@@ -212,7 +214,7 @@ class Command(BaseCommand):
         for _ in range(n):
             birth = date(rng.randint(1966, 2003), rng.randint(1, 12), rng.randint(1, 28))
             id_number = make_resident_id(rng.choice(areas), birth, rng.randint(1, 999))
-            if Person.objects.filter(id_number=id_number).exists() or any(
+            if Person.objects.filter(Person.id_number.q(id_number)).exists() or any(
                 p.id_number == id_number for p in persons
             ):
                 continue
@@ -229,7 +231,7 @@ class Command(BaseCommand):
                 )
             )
         Person.objects.bulk_create(persons)
-        saved = Person.objects.filter(id_number__in=[p.id_number for p in persons])
+        saved = Person.objects.filter(id_number_lookup__in=[p.id_number_lookup for p in persons])
         for person in saved:
             start = max(person.first_work_date.year, 2015) * 100 + rng.randint(1, 12)
             wage = f"{rng.randint(5000, 40000)}.00"
