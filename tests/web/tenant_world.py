@@ -368,9 +368,9 @@ def markers(world: World, units) -> list[str]:
     found = [u.name for u in units]
     for p in world.persons:
         found += [p.name, mask_id_number(p.id_number)]
-    for name, id_number in FilingRow.objects.filter(
+    for name, masked in FilingRow.objects.filter(
         filing__serial_no__in=world.serials.values()
-    ).values_list("name", "id_number"):
-        found += [name, mask_id_number(id_number)]
+    ).values_list("name", "id_number_masked"):
+        found += [name, masked]
     found += list(world.serials.values())
     return sorted(set(filter(None, found)))

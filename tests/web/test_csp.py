@@ -1,6 +1,7 @@
 """The Content-Security-Policy header (test and production settings) and the endpoint that
 logs the violation reports browsers send."""
 
+import base64
 import importlib
 import json
 import logging
@@ -37,6 +38,9 @@ def directives(header: str) -> dict[str, set[str]]:
 def production(monkeypatch):
     """config.settings.production as a module (it refuses to load without a secret key)."""
     monkeypatch.setenv("DJANGO_SECRET_KEY", "test-only-" + "x" * 50)
+    monkeypatch.setenv("SHEBAO_FIELD_KEYS", "t1=" + base64.b64encode(b"k" * 32).decode())
+    monkeypatch.setenv("SHEBAO_LOOKUP_KEYS", "1=" + base64.b64encode(b"l" * 32).decode())
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # read, never connected to
     base = sys.modules.pop("config.settings.base")  # re-read with the key set
     try:
         yield importlib.import_module("config.settings.production")

@@ -312,11 +312,19 @@ ACTION_LABELS = {
 ACCESS_SHEET = "访问记录"
 
 
+def _any_mobile(model, mobiles: set[str]) -> Q:
+    """Rows of the SMS outbox or the codes sent to any of these mobiles (through the lookup)."""
+    match = Q(pk__in=[])
+    for mobile in mobiles:
+        match |= model.mobile.q(mobile)
+    return match
+
+
 def _filing_rows(person: Person):
     # Rows about the person: linked, or (before their enrolment was approved) by ID number.
     return (
         FilingRow.objects.filter(
-            Q(person=person) | Q(person__isnull=True, id_number=person.id_number)
+            Q(person=person) | Q(person__isnull=True) & FilingRow.id_number.q(person.id_number)
         )
         .select_related("filing", "filing__unit")
         .order_by("filing__created_at", "id")
@@ -388,12 +396,16 @@ def person_data_sheets(person: Person) -> list[Sheet]:
         table(
             "短信",
             SMS_COLUMNS,
-            SmsMessage.objects.filter(mobile__in=mobiles).order_by("created_at", "id"),
+            SmsMessage.objects.filter(_any_mobile(SmsMessage, mobiles)).order_by(
+                "created_at", "id"
+            ),
         ),
         table(
             "短信验证码",
             CODE_COLUMNS,
-            VerificationCode.objects.filter(mobile__in=mobiles).order_by("created_at", "id"),
+            VerificationCode.objects.filter(_any_mobile(VerificationCode, mobiles)).order_by(
+                "created_at", "id"
+            ),
         ),
         table(
             "申报材料",
