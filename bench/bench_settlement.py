@@ -57,6 +57,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -126,14 +127,15 @@ FROM generate_series(1, %(units)s) AS u
 
 PG_PERSONS = """
 INSERT INTO registry_person (
-    id, person_no, id_type, id_number_lookup, id_number_masked, name, sex, birth_date,
-    ethnicity, hukou, first_work_date, mobile_enc, address, photo, is_locked, lock_reason, last_change_date,
-    created_at)
-SELECT g, '11' || lpad(g::text, 10, '0'), '01', 'bench:S' || g, 'S***' || right(g::text, 4),
-       '职工' || g,
+    id, person_no, id_type, id_number_enc, id_number_lookup, id_number_masked, name, sex,
+    birth_date, ethnicity, hukou, first_work_date, mobile_enc, address, photo, is_locked,
+    lock_reason, last_change_date, created_at)
+SELECT g, '11' || lpad(g::text, 10, '0'), '01', s.id_number_enc, s.id_number_lookup,
+       s.id_number_masked, '职工' || g,
        CASE WHEN g %% 2 = 1 THEN '1' ELSE '2' END, date '1960-01-01' + g %% 14000, '汉族', '11',
-       NULL, '', '', '', false, '', NULL, now()
+       NULL, s.mobile_enc, '', '', false, '', NULL, now()
 FROM generate_series(1, %(persons)s) AS g
+JOIN person_sealed s ON s.id = g
 """
 
 PG_ENROLMENTS = f"""
@@ -220,16 +222,16 @@ def sqlite_statements(persons: int, units: int, big: int) -> list[tuple[str, str
             "registry_person",
             SQLITE_SERIES.format(c="g", n=persons)
             + """
-            INSERT INTO registry_person (id, person_no, id_type, id_number_lookup,
-                id_number_masked, name, sex, birth_date, ethnicity, hukou, first_work_date,
-                mobile_enc, address, photo, is_locked,
+            INSERT INTO registry_person (id, person_no, id_type, id_number_enc,
+                id_number_lookup, id_number_masked, name, sex, birth_date, ethnicity, hukou,
+                first_work_date, mobile_enc, address, photo, is_locked,
                 lock_reason, last_change_date, created_at)
-            SELECT g, '11' || substr('0000000000' || g, -10), '01',
-                   'bench:S' || g, 'S***' || substr(g, -4), '职工' || g,
+            SELECT g, '11' || substr('0000000000' || g, -10), '01', p.id_number_enc,
+                   p.id_number_lookup, p.id_number_masked, '职工' || g,
                    CASE WHEN g % 2 = 1 THEN '1' ELSE '2' END,
-                   date('1960-01-01', '+' || (g % 14000) || ' days'), '汉族', '11', NULL, '', '',
-                   '', 0, '', NULL, '2025-08-01 00:00:00'
-            FROM s""",
+                   date('1960-01-01', '+' || (g % 14000) || ' days'), '汉族', '11', NULL,
+                   p.mobile_enc, '', '', 0, '', NULL, '2025-08-01 00:00:00'
+            FROM s JOIN person_sealed p ON p.id = g""",
         ),
         (
             "registry_enrolment",
@@ -291,6 +293,48 @@ def sqlite_statements(persons: int, units: int, big: int) -> list[tuple[str, str
     ]
 
 
+def sealed_person_rows(persons: int):
+    """Each generated person's ID number and mobile as the application stores them: a valid
+    resident ID (born 1960-01-01 + g % 14000 days, order g // 14000), encrypted, with its lookup
+    and masked value, and an encrypted mobile (shebao.core.crypto, a few microseconds a value)."""
+    from shebao.core.ids import make_resident_id
+    from shebao.registry.models import Person
+
+    id_attr, mobile_attr = Person.id_number, Person.mobile
+    first = date(1960, 1, 1)
+    for g in range(1, persons + 1):
+        sealed = id_attr.columns_for(
+            make_resident_id("110105", first + timedelta(days=g % 14000), g // 14000 % 1000)
+        )
+        yield (
+            g,
+            sealed["id_number_enc"],
+            sealed["id_number_lookup"],
+            sealed["id_number_masked"],
+            mobile_attr.columns_for(f"139{g:08d}")["mobile_enc"],
+        )
+
+
+PERSON_SEALED_TABLE = (
+    "CREATE TEMP TABLE person_sealed (id integer PRIMARY KEY, id_number_enc text,"
+    " id_number_lookup text, id_number_masked text, mobile_enc text)"
+)
+
+
+def seal_persons_postgresql(cursor, persons: int) -> None:
+    cursor.execute(PERSON_SEALED_TABLE)
+    with cursor.cursor.copy("COPY person_sealed FROM STDIN") as copy:
+        for row in sealed_person_rows(persons):
+            copy.write_row(row)
+
+
+def seal_persons_sqlite(cursor, persons: int) -> None:
+    cursor.execute(PERSON_SEALED_TABLE)
+    cursor.executemany(
+        "INSERT INTO person_sealed VALUES (%s, %s, %s, %s, %s)", sealed_person_rows(persons)
+    )
+
+
 def load_postgresql(cursor, scale: float) -> dict:
     """Fill the migrated, empty PostgreSQL database; VACUUM (ANALYZE)."""
     persons, units, big = sizes(scale)
@@ -315,6 +359,9 @@ def load_postgresql(cursor, scale: float) -> dict:
     indexes = cursor.fetchall()
     for name, _ in indexes:
         cursor.execute(f"DROP INDEX {name}")
+    start = time.perf_counter()
+    seal_persons_postgresql(cursor, persons)
+    timings["person_sealed"] = round(time.perf_counter() - start, 2)
     for table, sql in (
         ("registry_unit", PG_UNITS),
         ("registry_person", PG_PERSONS),
@@ -349,6 +396,9 @@ def load_postgresql(cursor, scale: float) -> dict:
 def load_sqlite(cursor, scale: float) -> dict:
     persons, units, big = sizes(scale)
     timings = {}
+    start = time.perf_counter()
+    seal_persons_sqlite(cursor, persons)
+    timings["person_sealed"] = round(time.perf_counter() - start, 2)
     for table, sql in sqlite_statements(persons, units, big):
         start = time.perf_counter()
         cursor.execute(sql)
