@@ -16,7 +16,7 @@ DEBUG = False
 ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "").split(",") if h]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "shebao.web.admin_config.AdminConfig",  # django.contrib.admin, its sign-in rate limited
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -208,6 +208,11 @@ CACHES = {
 # generous: a whole office of clerks often shares one public IP.
 RATELIMIT_ENABLE = True
 RATELIMIT_USE_CACHE = "default"
+# Redis down (a deliberate choice, README §Redis): the rate limits let requests through (logged
+# by "shebao.ratelimits"); django-axes' lockouts live in the database and still hold. No
+# verification code is sent (the daily caps fail closed with a Chinese message); a code already
+# sent keeps its five tries.
+RATELIMIT_FAIL_OPEN = True
 RATELIMIT_VIEW = "shebao.web.ratelimits.ratelimited"
 # Behind a reverse proxy the client's address is in a header the proxy sets (e.g. X-Real-IP:
 # SHEBAO_CLIENT_IP_META=HTTP_X_REAL_IP); never a header the client can forge past the proxy.
@@ -223,9 +228,12 @@ SHEBAO_RATE_LIMITS = {
     "password_reset_ip": "20/h",  # 找回密码 (step 1), per client IP
     "password_reset_account": "6/h",  # ... per account name
     "signup_ip": "20/h",  # 个人注册 (ID number + name lookup), per client IP
+    "signup_account": "6/h",  # ... per ID number
     "registration_ip": "20/h",  # 单位参保登记 application saved (new or edited), per client IP
     "calculator_ip": "120/m",  # the public 缴费试算 page, per client IP
     "api_ip": "120/m",  # the public API (/api/v1/...), per client IP
+    "admin_login_ip": "60/h",  # the Django admin's sign-in, per client IP
+    "admin_login_account": "20/h",  # ... per account name (django-axes locks after 5 failures)
     "csp_report_ip": "60/m",  # Content-Security-Policy violation reports, per client IP
 }
 # Daily caps per mobile (natural day, Asia/Shanghai), counted in the cache under a keyed hash

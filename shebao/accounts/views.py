@@ -29,6 +29,7 @@ from shebao.accounts.forms import (
 )
 from shebao.accounts.models import User
 from shebao.core.ids import mask_mobile
+from shebao.core.inputs import normalize_mobile
 from shebao.core.pseudonyms import keyed_hash
 from shebao.core.verification import (
     verification_code_check,
@@ -36,7 +37,7 @@ from shebao.core.verification import (
 )
 from shebao.web.forms import add_service_errors
 from shebao.web.ratelimits import limit, post_fields, session_value
-from shebao.web.sms import sms_sent_fragment
+from shebao.web.sms import sms_refused, sms_sent_fragment
 
 PENDING_TTL = 10 * 60
 MAX_FACTOR_TRIES = 5
@@ -305,6 +306,7 @@ def _signup_refusal(found, name: str) -> str:
 
 
 @limit("signup_ip")
+@limit("signup_account", key=post_fields("id_number"))
 @limit("sms_send_ip")
 def _signup_identify(request):
     """Step 1: ID number and name; a code goes to the mobile on record."""
@@ -408,7 +410,10 @@ def unit_bind(request):
 @limit("sms_send_ip")
 @limit("sms_send_account", key=post_fields("mobile"))
 def unit_bind_send_code(request):
-    mobile = request.POST.get("mobile", "").strip()
+    try:  # one spelling per number before anything is counted or looked up
+        mobile = normalize_mobile(request.POST.get("mobile", ""))
+    except ValidationError as e:
+        return sms_refused(request, message=e.messages[0], button_id="send-code")
     return sms_sent_fragment(
         request, mobile=mobile, purpose="unit_code_binding", button_id="send-code"
     )

@@ -30,6 +30,7 @@ import hashlib
 import hmac
 import os
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Any
 
@@ -121,8 +122,10 @@ setting_changed.connect(_clear_caches)
 
 
 def canonical(value: str | None, kind: str) -> str:
-    """The form a lookup is computed over: trimmed, ID numbers in upper case."""
+    """The form a lookup is computed over: trimmed, ID numbers in upper case, mobiles with
+    full-width digits folded (NFKC)."""
     text = (value or "").strip()
+    text = unicodedata.normalize("NFKC", text).strip() if kind == MOBILE else text
     return text.upper() if kind == ID else text
 
 

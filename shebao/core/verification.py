@@ -12,12 +12,14 @@ import hmac
 import secrets
 from datetime import timedelta
 
+import redis.exceptions
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from shebao.core.inputs import normalize_mobile
 from shebao.core.models import VerificationCode
 from shebao.core.pseudonyms import keyed_hash
 from shebao.core.sms import send_sms
@@ -38,7 +40,10 @@ PURPOSES = {
 
 SENDS_CAPPED = "该手机号今日获取验证码次数已达上限，请明日再试"
 WRONG_CAPPED = "该手机号今日验证码错误次数过多，请明日再试"
+SMS_UNAVAILABLE = "短信验证码服务暂时不可用，请稍后再试"
 DAY_SECONDS = 24 * 3600
+# What the cache (Django's RedisCache) raises when Redis cannot be reached.
+CACHE_UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
 def _daily_key(counter: str, mobile: str) -> str:
@@ -53,20 +58,31 @@ def _caps_enabled() -> bool:
 
 
 def _daily_count(counter: str, mobile: str) -> int:
-    return cache.get(_daily_key(counter, mobile), 0) if _caps_enabled() else 0
+    """Today's count; with the cache down the wrong-code cap is not known, and 0 is answered:
+    the five tries per code still hold, and no new code can be sent (``_daily_bump``)."""
+    if not _caps_enabled():
+        return 0
+    try:
+        return cache.get(_daily_key(counter, mobile), 0)
+    except CACHE_UNAVAILABLE:
+        return 0
 
 
 def _daily_bump(counter: str, mobile: str) -> int:
-    """Count one more today (atomic increment); the key outlives the day, then expires."""
+    """Count one more today (atomic increment); the key outlives the day, then expires. With
+    the cache down, codes are not sent (fail closed: SMS cost money and can flood a phone)."""
     if not _caps_enabled():
         return 0
     key = _daily_key(counter, mobile)
-    cache.add(key, 0, DAY_SECONDS + 3600)
     try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, DAY_SECONDS + 3600)
-        return 1
+        cache.add(key, 0, DAY_SECONDS + 3600)
+        try:
+            return cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, DAY_SECONDS + 3600)
+            return 1
+    except CACHE_UNAVAILABLE:
+        raise ValidationError(SMS_UNAVAILABLE, code="unavailable") from None
 
 
 def _digest(mobile: str, purpose: str, code: str) -> str:
@@ -91,11 +107,13 @@ def verification_code_send(*, mobile: str, purpose: str) -> VerificationCode:
     """Send a new code; earlier unused codes for the same mobile and purpose stop working."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown verification purpose {purpose!r}")
-    if not (len(mobile) == 11 and mobile.isdigit()):
-        raise ValidationError("手机号码格式不正确", code="mobile")
+    mobile = normalize_mobile(mobile)  # one spelling per number: caps, spacing and keys hold
     wait = seconds_until_resend(mobile=mobile, purpose=purpose)
     if wait:
         raise ValidationError(f"验证码已发送，请 {wait} 秒后再重新获取", code="too_soon")
+    # Counted before the send: a send that then fails (gateway, database) still uses up one of
+    # the day's codes, which errs on the safe side. Two concurrent requests may both pass the
+    # 60 s spacing above; the daily cap still counts both.
     if _daily_bump("sent", mobile) > settings.SHEBAO_SMS_CODES_PER_MOBILE_DAY:
         raise ValidationError(SENDS_CAPPED, code="daily_cap")
     code = f"{secrets.randbelow(1_000_000):06d}"
@@ -125,6 +143,7 @@ def verification_code_check(*, mobile: str, purpose: str, code: str) -> None:
     code = (code or "").strip()
     if not (len(code) == 6 and code.isdigit()):
         raise ValidationError("请输入6位数字验证码", code="format")
+    mobile = normalize_mobile(mobile)
     if _daily_count("wrong", mobile) >= settings.SHEBAO_WRONG_CODES_PER_MOBILE_DAY:
         raise ValidationError(WRONG_CAPPED, code="daily_wrong_cap")
     with transaction.atomic():
@@ -150,7 +169,10 @@ def verification_code_check(*, mobile: str, purpose: str, code: str) -> None:
         if left <= 0:
             record.voided = True
         record.save(update_fields=["failed_attempts", "voided"])
-    _daily_bump("wrong", mobile)
+    try:
+        _daily_bump("wrong", mobile)
+    except ValidationError:
+        pass  # the cache is down: the wrong try is counted on the code only
     if left <= 0:
         raise ValidationError("验证码错误次数过多，已失效，请重新获取", code="voided")
     raise ValidationError(f"验证码错误，还可尝试 {left} 次", code="wrong")

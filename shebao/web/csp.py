@@ -5,12 +5,15 @@ Two formats arrive: `application/csp-report` from the policy's `report-uri` (one
 `{"csp-report": {...}}` object with hyphenated keys) and `application/reports+json` from the
 Reporting API's `report-to` (a list of `{"type": "csp-violation", "body": {...}}` with camelCase
 keys). Both become one summary of the same fields; the policy text itself is left out (it is
-ours) and every value is cut short, so a hostile poster cannot flood the log."""
+ours), ID numbers and mobiles in the values are masked (shebao.core.audit.mask_text: never in
+the log in clear) and every value is cut short, so a hostile poster cannot flood the log."""
 
 import json
 import logging
 
 from django.conf import settings
+
+from shebao.core.audit import mask_text
 
 logger = logging.getLogger("shebao.csp")
 
@@ -92,8 +95,11 @@ def _summary(report: dict, style: int) -> dict:
     for field, keys in FIELDS.items():
         key = keys[style]
         value = report.get(key) if key else None
-        if value is not None:
-            summary[field] = value if isinstance(value, int) else str(value)[:MAX_VALUE_CHARS]
+        if isinstance(value, int):
+            summary[field] = value
+        elif value is not None:
+            # Masked before cut short: a cut must not leave part of an ID number in clear.
+            summary[field] = mask_text(str(value))[:MAX_VALUE_CHARS]
     return summary
 
 

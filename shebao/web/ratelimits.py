@@ -8,17 +8,28 @@ A limit counts the requests of `method` (POST by default) and, over its rate, ra
 django_ratelimit's Ratelimited, which RatelimitMiddleware turns into `ratelimited` below (the
 API's exception handler answers JSON instead). Account keys are hashed with the log-hash key
 (core.pseudonyms) before they reach the cache: no ID number or mobile in clear in a cache key.
-RATELIMIT_ENABLE = False switches every limit off (django-ratelimit reads it on each request)."""
+RATELIMIT_ENABLE = False switches every limit off (django-ratelimit reads it on each request).
+When the cache (Redis) cannot be reached, RATELIMIT_FAIL_OPEN decides: True lets the request
+through (logged), False refuses it with the 429 answer."""
 
+import logging
+import unicodedata
 from collections.abc import Callable
+from functools import wraps
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_ratelimit import ALL
-from django_ratelimit.decorators import ratelimit
+from django_ratelimit.core import is_ratelimited
+from django_ratelimit.exceptions import Ratelimited
 
+from shebao.core.inputs import normalize_mobile, normalize_resident_layout_id
 from shebao.core.pseudonyms import keyed_hash
+from shebao.core.verification import CACHE_UNAVAILABLE
+
+logger = logging.getLogger("shebao.ratelimits")
 
 MESSAGE = "操作过于频繁，请稍后再试"
 KEY_SALT = "shebao.web.ratelimits"
@@ -44,20 +55,64 @@ def limit(name: str, *, key: AccountKey | None = None, method=("POST",)):
     def account(group, request):
         return account_hash(key(request))
 
-    return ratelimit(
-        group=f"shebao.{name}",
-        key="ip" if key is None else account,
-        rate=rate,
-        method=ALL if method is None else list(method),
-        block=True,
-    )
+    group, methods = f"shebao.{name}", ALL if method is None else list(method)
+    account_key = "ip" if key is None else account
+
+    def decorator(fn):
+        @wraps(fn)
+        def limited(request, *args, **kwargs):
+            try:
+                over = is_ratelimited(
+                    request,
+                    group=group,
+                    fn=fn,
+                    key=account_key,
+                    rate=rate,
+                    method=methods,
+                    increment=True,
+                )
+            except CACHE_UNAVAILABLE:
+                logger.warning("rate limit %s not counted: the cache is unavailable", name)
+                over = not getattr(settings, "RATELIMIT_FAIL_OPEN", False)
+            if over:
+                raise Ratelimited()
+            return fn(request, *args, **kwargs)
+
+        return limited
+
+    return decorator
 
 
-def post_fields(*names: str) -> AccountKey:
-    """The account named by these POST fields (trimmed, upper case), or None when all are empty."""
+def _plain(value: str) -> str:
+    return unicodedata.normalize("NFKC", value).strip().upper()
+
+
+# The input rule (shebao.core.inputs) that makes an account key canonical, by POST field: one
+# person typing their ID number or mobile in full-width digits, with spaces or a lower-case x
+# counts as one account. A value the rule refuses is keyed as typed (trimmed, upper case).
+FIELD_RULES: dict[str, Callable[[str], str]] = {
+    "id_number": normalize_resident_layout_id,
+    "mobile": normalize_mobile,
+}
+
+
+def _canonical(name: str, value: str, rules: dict) -> str:
+    rule = rules.get(name)
+    if rule is not None and value.strip():
+        try:
+            return rule(value)
+        except ValidationError:
+            pass
+    return _plain(value)
+
+
+def post_fields(*names: str, rules: dict[str, Callable[[str], str]] | None = None) -> AccountKey:
+    """The account named by these POST fields, or None when all are empty. Each value goes
+    through its field's rule (``rules``, by default FIELD_RULES), else is trimmed and upper-cased."""
+    rules = FIELD_RULES if rules is None else rules
 
     def key(request):
-        values = [request.POST.get(n, "").strip().upper() for n in names]
+        values = [_canonical(n, request.POST.get(n, ""), rules) for n in names]
         return "|".join(values) if any(values) else None
 
     return key
@@ -86,16 +141,13 @@ def url_value(name: str) -> AccountKey:
 
 
 def ratelimited(request, exception) -> HttpResponse:
-    """RATELIMIT_VIEW: 429 with a Chinese message; a short fragment for htmx, JSON for the API."""
+    """RATELIMIT_VIEW: 429 with a Chinese message; a short fragment for htmx. (The API answers
+    its own JSON 429 in its exception handler, shebao.api.urls.rate_limited.)"""
     if request.headers.get("HX-Request"):
         return render(
             request,
             "web/sms_sent.html",
             {"message": MESSAGE, "ok": False, "wait": 0, "button_id": ""},
             status=429,
-        )
-    if request.path.startswith("/api/"):
-        return JsonResponse(
-            {"detail": MESSAGE}, status=429, json_dumps_params={"ensure_ascii": False}
         )
     return render(request, "web/ratelimited.html", {"message": MESSAGE}, status=429)

@@ -89,6 +89,16 @@ def test_bind_through_page_then_sign_in(client, unit_a, reg_code):
     assert signer.get("/unit/operators/").status_code == 200
 
 
+def test_the_code_button_accepts_the_mobile_as_people_type_it(client, unit_a, reg_code):
+    response = client.post("/accounts/unit/bind/code/", {"mobile": "139 6666 7777"})
+    assert "验证码已发送至 139****7777" in response.content.decode()
+    response = client.post(
+        URL, bind_form(unit_a, reg_code, last_sms_code(MOBILE), mobile="139-6666-7777")
+    )
+    assert response.status_code == 302
+    assert User.objects.get(unit=unit_a, kind=User.Kind.OPERATOR).mobile == MOBILE
+
+
 def test_page_with_wrong_sms_code_creates_nothing_and_keeps_the_registration_code(
     client, unit_a, reg_code
 ):
@@ -130,7 +140,9 @@ def test_send_code_refuses_a_bad_mobile(client, db):
     response = client.post("/accounts/unit/bind/code/", {"mobile": "12345"})
 
     assert response.status_code == 200
-    assert "手机号码格式不正确" in response.content.decode()
+    assert (
+        "请填写11位手机号码（以1开头，第二位为3–9）" in response.content.decode()
+    )  # the field's rule
     assert not SmsMessage.objects.exists()
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ValidationError
 
+from shebao.core.inputs import MOBILE_MESSAGE
 from shebao.core.models import SmsMessage, VerificationCode
 from shebao.core.verification import (
     seconds_until_resend,
@@ -194,12 +195,21 @@ def test_no_code_sent(db):
     assert error_of("123456").messages == ["验证码已失效，请重新获取"]
 
 
-@pytest.mark.parametrize("mobile", ["1381234567", "138123456789", "1381234567a", ""])
-def test_send_refuses_malformed_mobiles(db, mobile):
+@pytest.mark.parametrize(
+    ("mobile", "message"),
+    [
+        ("1381234567", MOBILE_MESSAGE),
+        ("138123456789", MOBILE_MESSAGE),
+        ("1381234567a", MOBILE_MESSAGE),
+        ("١٣٨١٢٣٤٥٦٧٨", MOBILE_MESSAGE),  # Arabic-Indic digits: str.isdigit() but not a mobile
+        ("", "请填写手机号码"),
+    ],
+)
+def test_send_refuses_malformed_mobiles_with_the_mobile_rule(db, mobile, message):
     with pytest.raises(ValidationError) as excinfo:
         verification_code_send(mobile=mobile, purpose=PURPOSE)
 
-    assert excinfo.value.messages == ["手机号码格式不正确"]
+    assert excinfo.value.messages == [message]
     assert not SmsMessage.objects.exists()
     assert not VerificationCode.objects.exists()
 

@@ -181,3 +181,20 @@ def test_values_are_cut_short(caplog):
     assert post(long).status_code == 204
     [line] = csp_lines(caplog)
     assert len(line) < 1500
+
+
+def test_id_numbers_and_mobiles_in_reported_values_are_masked(caplog):
+    caplog.set_level(logging.WARNING, logger="shebao.csp")
+    report = {
+        "csp-report": {
+            **LEVEL2["csp-report"],
+            "blocked-uri": "https://x.example/p?id=11010519491231002X&m=13912345678",
+            "document-uri": "http://testserver/staff/persons/110105194912310038/",
+            "script-sample": "x" * 289 + " 110105194912310038",  # straddles the cut
+        }
+    }
+    assert post(report).status_code == 204
+    [line] = csp_lines(caplog)
+    for clear in ("11010519491231002X", "110105194912310038", "13912345678", "1101051949"):
+        assert clear not in line
+    assert "139****5678" in line

@@ -13,7 +13,8 @@ from django.core.cache import cache
 from django.test import Client, override_settings
 
 from config.settings import bench as bench_settings
-from shebao.web.ratelimits import MESSAGE
+from shebao.api.urls import RATE_LIMITED
+from shebao.web.ratelimits import MESSAGE, post_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +55,12 @@ ENDPOINTS = {
         False,
     ),
     "csp_report": ("post", "/csp-report/", {}, False),
+    "admin_login": (
+        "post",
+        "/django-admin/login/",
+        {"username": "nobody", "password": "wrong"},
+        False,
+    ),
 }
 
 RATE = 3
@@ -84,7 +91,7 @@ def test_each_endpoint_answers_429_in_chinese_after_its_rate(settings, endpoint,
     response = hit(client, endpoint)
     assert response.status_code == 429
     if endpoint == "calculator_api":
-        assert "detail" in response.json()  # JSON with a Chinese detail (the API's handler)
+        assert response.json() == {"detail": RATE_LIMITED}  # the API's handler, its one message
     else:
         assert MESSAGE in response.content.decode()
 
@@ -156,6 +163,66 @@ def test_account_limit_of_sms_buttons_counts_per_mobile(settings):
     assert first.post(url, {"mobile": "13900000001"}).status_code == 200
     assert other.post(url, {"mobile": "13900000001"}).status_code == 429
     assert other.post(url, {"mobile": "13900000002"}).status_code == 200
+
+
+def test_admin_sign_in_is_limited_per_account_name(settings):
+    settings.SHEBAO_RATE_LIMITS = rates(admin_login_account="2/h")
+
+    def admin_login(account, ip):
+        return Client(REMOTE_ADDR=ip).post(
+            "/django-admin/login/", {"username": account, "password": "wrong"}
+        )
+
+    assert admin_login("root", "10.0.0.1").status_code == 200
+    assert admin_login("root", "10.0.0.2").status_code == 200
+    response = admin_login("root", "10.0.0.3")
+    assert response.status_code == 429
+    assert MESSAGE in response.content.decode()
+    assert admin_login("other", "10.0.0.3").status_code == 200
+    assert Client().get("/django-admin/login/").status_code == 200  # the page is not counted
+
+
+ID = "11010519491231002X"
+
+
+@pytest.mark.parametrize(
+    ("field", "spellings"),
+    [
+        (
+            "id_number",
+            [ID, ID.lower(), " １１０１０５１９４９１２３１００２ｘ ", "110105491231002"],
+        ),
+        (
+            "mobile",
+            ["13900000001", "１３９０００００００１", "139 0000 0001", "+86-139-0000-0001"],
+        ),
+        ("username", ["admin", " ADMIN ", "ａｄｍｉｎ"]),
+    ],
+)
+def test_account_keys_are_the_canonical_value(rf, field, spellings):
+    key = post_fields(field)
+    assert len({key(rf.post("/", {field: s})) for s in spellings}) == 1
+
+
+def test_a_value_the_rule_refuses_is_keyed_as_typed(rf):
+    key = post_fields("id_number", "mobile")
+    assert key(rf.post("/", {"id_number": "e1234567 ", "mobile": "12"})) == "E1234567|12"
+    assert key(rf.post("/", {})) is None
+
+
+def test_person_sign_up_is_limited_per_id_number_whatever_the_spelling(settings):
+    settings.SHEBAO_RATE_LIMITS = rates(signup_account="2/h")
+    statuses = [
+        Client(REMOTE_ADDR=f"10.0.0.{i}")
+        .post("/accounts/person/signup/", {"id_number": spelling, "name": "张三"})
+        .status_code
+        for i, spelling in enumerate([ID, ID.lower(), "１１０１０５１９４９１２３１００２Ｘ"])
+    ]
+    assert statuses == [200, 200, 429]
+    other = Client(REMOTE_ADDR="10.0.0.9").post(
+        "/accounts/person/signup/", {"id_number": "110105194912310038", "name": "张三"}
+    )
+    assert other.status_code == 200
 
 
 def test_account_keys_hold_no_personal_data_in_clear(settings):

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from shebao.core.inputs import normalize_mobile
 from shebao.filings.materials import MaterialRejected, check_material
 from shebao.filings.models import Filing
 from shebao.filings.services import filing_cancel
@@ -16,7 +17,7 @@ from shebao.registry.registration.kinds import MATERIALS
 from shebao.web.decorators import hall_required
 from shebao.web.forms import add_service_errors
 from shebao.web.ratelimits import limit, post_fields, url_value
-from shebao.web.sms import sms_sent_fragment
+from shebao.web.sms import sms_refused, sms_sent_fragment
 
 SESSION_KEY = "registration_serials"
 
@@ -158,11 +159,13 @@ def registration_reopen(request):
 @limit("sms_send_account", key=post_fields("serial_no"))
 def registration_reopen_send_code(request):
     serial_no = request.POST.get("serial_no", "")
-    mobile = request.POST.get("mobile", "").strip()
+    try:  # one spelling per number before anything is counted or looked up
+        mobile = normalize_mobile(request.POST.get("mobile", ""))
+    except ValidationError as e:
+        return sms_refused(request, message=e.messages[0], button_id="send-code")
     if selectors.registration_for_reopen(serial_no, mobile) is None:
         # Do not text numbers that have no application with this serial number.
-        context = {"message": services.NOT_FOUND, "ok": False, "wait": 0, "button_id": "send-code"}
-        return render(request, "web/sms_sent.html", context)
+        return sms_refused(request, message=services.NOT_FOUND, button_id="send-code")
     return sms_sent_fragment(
         request, mobile=mobile, purpose="registration_reopen", button_id="send-code"
     )

@@ -100,6 +100,23 @@ def test_reopen_with_wrong_mobile_sends_nothing_and_fails(returned):
     assert browser.get(f"/register/{returned.serial_no}/").status_code == 404
 
 
+def test_reopen_accepts_the_mobile_as_people_type_it(returned):
+    """Spaces between the digit groups (or full-width digits): the send button finds the
+    application by the canonical mobile, like the form does."""
+    browser = Client()
+    spaced = f"{MOBILE[:3]} {MOBILE[3:7]} {MOBILE[7:]}"
+    response = browser.post(
+        "/register/reopen/code/", {"serial_no": returned.serial_no, "mobile": spaced}
+    )
+    assert "验证码已发送" in response.content.decode()
+    response = browser.post(
+        "/register/reopen/",
+        {"serial_no": returned.serial_no, "mobile": spaced, "code": last_sms_code(MOBILE)},
+    )
+    assert response.status_code == 302
+    assert browser.get(f"/register/{returned.serial_no}/").status_code == 200
+
+
 def test_reopen_with_wrong_serial_sends_nothing(returned):
     sms_before = SmsMessage.objects.count()
     Client().post("/register/reopen/code/", {"serial_no": "20000101000001", "mobile": MOBILE})
