@@ -82,29 +82,42 @@ def audit_record(
 
 
 PERSON_VIEW = "person.view"
+# A display of a person's ID number in full outside their own pages (a full roster export, a
+# change form with the ID number in full): recorded against the person like a view.
+PERSON_VIEW_FULL = "person.view_full"
 
 
-def audit_person_views(*, actor, persons, via: str, region=None, detail: dict | None = None) -> int:
-    """One ``person.view`` row per person whose data was shown to ``actor`` (a page with a
-    person's detail, a filing's rows…), the person as the target: the PIPL export lists them as
-    the person's 访问记录. One INSERT for all of them."""
+def audit_person_views(
+    *,
+    actor,
+    persons,
+    via: str,
+    region=None,
+    detail: dict | None = None,
+    action: str = PERSON_VIEW,
+) -> int:
+    """One ``person.view`` (or ``action``) row per person whose data was shown to ``actor`` (a
+    page with a person's detail, a filing's rows, an export…), the person as the target: the
+    PIPL export lists them as the person's 访问记录. ``persons`` are ``Person`` objects or
+    ``(pk, label)`` pairs (an export of thousands need not load them). One INSERT for all."""
     user = actor if getattr(actor, "is_authenticated", False) else None
     label = mask_text(actor_label(actor))[:100]
     region_id = getattr(region, "pk", region)
     ip = current_ip.get()
+    shown = mask_data({"via": via, **(detail or {})})
     entries = [
         AuditEntry(
             actor=user,
             actor_label=label,
             region_id=region_id,
-            action=PERSON_VIEW,
+            action=action,
             object_type="person",
-            object_id=str(person.pk),
-            object_label=mask_text(str(person))[:200],
-            detail=mask_data({"via": via, **(detail or {})}),
+            object_id=str(pk),
+            object_label=mask_text(person_label)[:200],
+            detail=shown,
             ip=ip,
         )
-        for person in persons
+        for pk, person_label in (p if isinstance(p, tuple) else (p.pk, str(p)) for p in persons)
     ]
     AuditEntry.objects.bulk_create(entries)
     return len(entries)

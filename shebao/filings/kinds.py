@@ -94,6 +94,12 @@ class FilingHandler:
     def display_rows(self, payload: dict) -> list[tuple[str, str]]:
         return [(label, payload.get(key, "")) for key, label in self.labels.items()]
 
+    def legal_rep_id_number(self, payload: dict) -> str:
+        """The (new) legal representative's ID number the filing carries, which the reviewer
+        compares with the uploaded ID image (shown masked, 显示完整 audited); "" for kinds
+        without one."""
+        return ""
+
 
 _cache: dict[str, FilingHandler] = {}
 

@@ -165,10 +165,8 @@ def review_page(actor, filing: Filing) -> dict:
     """What the review page shows of a filing: its rows and payload as the kind's handler
     shows them, materials and steps. The persons shown are recorded (``person.view``)."""
     handler = handler_for(filing.kind)
-    legal_rep_id = ""
-    if filing.kind == FilingKind.UNIT_REGISTRATION:
-        # Shown masked; the 显示完整 button asks the registration's audited reveal.
-        legal_rep_id = mask_id_number(filing.payload.get("legal_rep_id_number") or "")
+    # The legal representative's ID is shown masked; 显示完整 asks the audited reveal.
+    legal_rep_id = mask_id_number(handler.legal_rep_id_number(filing.payload))
     rows = _rows_seen(actor, filing, via="经办后台·业务审核")
     return {
         "legal_rep_id_masked": legal_rep_id,

@@ -143,15 +143,3 @@ def test_rotating_the_lookup_key_rehashes_and_search_still_works(person, unit_a)
         assert person_by_id_number(ID_NUMBER) == person
         entry = RosterEntry.objects.get(person=person)
         assert entry.id_number_lookup == Person.objects.get(pk=person.pk).id_number_lookup
-
-
-def test_a_full_display_is_audited_without_the_value(person, staff_bj):
-    from shebao.core.models import AuditEntry
-    from shebao.core.reveal import reveal
-
-    assert reveal(actor=staff_bj, obj=person, attribute="id_number") == ID_NUMBER
-    entry = AuditEntry.objects.get(action="personal_data.reveal")
-    assert entry.object_id == str(person.pk) and entry.detail == {"field": "id_number"}
-    assert ID_NUMBER not in repr(entry.__dict__)
-    with pytest.raises(ValueError):
-        reveal(actor=staff_bj, obj=person, attribute="name")

@@ -32,7 +32,7 @@ from shebao.registry.roster import roster_refresh
 from shebao.registry.services import unit_create
 from tests.conftest import ensure_published_parameters
 from tests.factories import PASSWORD, make_admin, make_operator, make_staff
-from tests.registry.changes_helpers import proof, unit_general_after
+from tests.registry.changes_helpers import licence, proof, unit_general_after
 from tests.registry.enrolment_helpers import enrol_data
 from tests.registry.flow import make_draft
 
@@ -275,6 +275,19 @@ def build() -> World:
             actor=admin, kind="unit_general_change", after=unit_general_after(v1, address="新址8号")
         ),
     )
+    # A unit key change replacing the legal representative (submitted: the reviewer may show
+    # the new legal representative's full ID).
+    unit_key = changes.unit_change_save(
+        actor=admin,
+        kind="unit_key_change",
+        after={
+            "legal_rep_name": "蔺新法人",
+            "legal_rep_id_number": make_resident_id(AREA, date(1971, 2, 3), 15),
+        },
+        materials=licence(legal_rep=True),
+    )
+    filing_submit(actor=admin, filing=unit_key)
+    keep("unit_key_change", unit_key)
     changes.person_lock(actor=staff_v, person=persons[3], reason="正在办理退休")
 
     # Wages: the annual declaration (draft) and the institution's monthly one (draft).

@@ -106,8 +106,9 @@ OWN_WRITES = {
     "staff:region_rules": "POST sets the review rules of the staff member's own regions",
 }
 
-# serial_no by URL: the label of the victim's filing (tenant_world.World.serials); "*" tries them
-# all, "*unit" all of the victim enterprise's (the pages that take a filing of any kind).
+# serial_no by URL: the label of the victim's filing (tenant_world.World.serials), or a tuple of
+# labels; "*" tries them all, "*unit" all of the victim enterprise's (the pages that take a
+# filing of any kind).
 SERIAL_FOR = {
     "registration:status": "unit_registration",
     "registration:edit": "unit_registration",
@@ -135,7 +136,7 @@ SERIAL_FOR = {
     "unit:supplement_pay_edit": "supplement_pay",
     "unit:backpay_row_remove": "back_pay",
     "person:flexible_cancel": "flexible_enrolment",
-    "staff:legal_rep_id_reveal": "unit_registration",
+    "staff:legal_rep_id_reveal": ("unit_registration", "unit_key_change"),
 }
 NOT_THE_ENTERPRISES = {"wage_monthly", "flexible_enrolment", "unit_registration"}
 FLEXIBLE_SETTLEMENT = {"person:flexible_rollback", "staff:flexible_rollback"}
@@ -147,6 +148,8 @@ def _serials(w: World, name: str) -> list[str]:
         return list(w.serials.values())
     if label == "*unit":
         return [v for k, v in w.serials.items() if k not in NOT_THE_ENTERPRISES]
+    if isinstance(label, tuple):
+        return [w.serials[one] for one in label]
     return [w.serials[label]]
 
 

@@ -25,7 +25,7 @@ from shebao.contributions.models import (
     Settlement,
     WageBase,
 )
-from shebao.core.audit import PERSON_VIEW, mask_text
+from shebao.core.audit import PERSON_VIEW, PERSON_VIEW_FULL, mask_text
 from shebao.core.ids import mask_mobile, normalize_resident_id
 from shebao.core.models import AuditEntry, SmsMessage, VerificationCode
 from shebao.filings.models import Filing, FilingMaterial, FilingRow
@@ -35,6 +35,7 @@ from shebao.registry.changes.selectors import (
     staff_person_search,
     staff_persons,
 )
+from shebao.registry.enrolment.services import PHOTO_SLOT_PREFIX
 from shebao.registry.models import Enrolment, Person
 
 EXPORT_ACTION = "person.export"
@@ -297,6 +298,7 @@ ACCESS_COLUMNS: list[Column] = [
     ("操作", lambda e: ACTION_LABELS.get(e.action, e.action)),
     ("途径", lambda e: (e.detail or {}).get("via", "")),
     ("业务流水号", lambda e: (e.detail or {}).get("serial_no", "")),
+    ("导出", lambda e: EXPORT_LABELS.get((e.detail or {}).get("export", ""), "")),
     ("结果", _attr("outcome")),
     ("IP", _attr("ip")),
     ("统筹区", _related("region", "name")),
@@ -305,8 +307,16 @@ ACCESS_COLUMNS: list[Column] = [
 
 ACTION_LABELS = {
     PERSON_VIEW: "查看人员信息",
+    PERSON_VIEW_FULL: "完整显示证件号码",
     EXPORT_ACTION: "导出个人信息",
     "login": "登录",
+}
+
+# The exports that record the persons they list (detail "export").
+EXPORT_LABELS = {
+    "roster.export_full": "参保职工名单（完整证件号码）",
+    "roster_additions.export_full": "增员表（完整证件号码）",
+    "person.change_form.export": "人员变更表",
 }
 
 ACCESS_SHEET = "访问记录"
@@ -331,6 +341,20 @@ def _filing_rows(person: Person):
     )
 
 
+def _own_materials(own_filings: list[Filing], filing_rows: list[FilingRow]) -> Q:
+    """The materials about the person: all of their own filings', and of the (batch) filings
+    they are a row of, the filing-level ones and their own row's photo, never another row's
+    (a photo's file name may name its person)."""
+    match = Q(filing_id__in=[f.pk for f in own_filings])
+    row_filings = {r.filing_id for r in filing_rows}
+    match |= Q(filing_id__in=row_filings) & ~Q(slot__startswith=PHOTO_SLOT_PREFIX)
+    for r in filing_rows:
+        slot = (r.payload or {}).get("after", {}).get("photo_slot")
+        if slot:
+            match |= Q(filing_id=r.filing_id, slot=slot)
+    return match
+
+
 def access_entries(person: Person, account: User | None):
     """Every audit row with the person (or their sign-in account) as the target, oldest first:
     who opened or displayed their data, exported it, or changed it."""
@@ -344,9 +368,7 @@ def person_data_sheets(person: Person) -> list[Sheet]:
     """The workbook of everything held on ``person``: one sheet per table, then 访问记录."""
     account = User.objects.filter(person=person).first()
     filing_rows = list(_filing_rows(person))
-    filing_ids = {r.filing_id for r in filing_rows}
     own_filings = list(Filing.objects.filter(person=person).order_by("created_at", "id"))
-    filing_ids |= {f.pk for f in own_filings}
     mobiles = {m for m in (person.mobile, account.mobile if account else "") if m}
     lines = ContributionLine.objects.filter(person=person).select_related("unit", "region")
     lines = lines.order_by("belongs_period", "item", "id")
@@ -410,7 +432,7 @@ def person_data_sheets(person: Person) -> list[Sheet]:
         table(
             "申报材料",
             MATERIAL_COLUMNS,
-            FilingMaterial.objects.filter(filing_id__in=filing_ids)
+            FilingMaterial.objects.filter(_own_materials(own_filings, filing_rows))
             .select_related("filing")
             .order_by("uploaded_at", "id"),
         ),

@@ -422,6 +422,12 @@ class UnitKeyChangeHandler(_UnitChangeHandler):
     labels = UNIT_KEY_LABELS
     duplicate_message = "本单位已有一笔单位关键信息变更正在办理，请先办结或退单"
 
+    def legal_rep_id_number(self, payload: dict) -> str:
+        """The new legal representative's ID number when the change replaces them."""
+        before, after = payload.get("before", {}), payload.get("after", {})
+        number = after.get("legal_rep_id_number") or ""
+        return number if number != before.get("legal_rep_id_number") else ""
+
     def clean_after(self, unit: Unit, after: dict) -> dict:
         """Blank means unchanged; only new values are checked."""
         errors = {}

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from shebao.core.audit import audit_record
+from shebao.core.audit import PERSON_VIEW, PERSON_VIEW_FULL, audit_person_views, audit_record
 from shebao.core.excel import build_xlsx
 from shebao.core.ids import mask_id_number
 from shebao.filings import services as filing_services
@@ -246,7 +246,8 @@ def person_unlock(*, actor, person: Person, note: str = "") -> Person:
 def person_change_form_xlsx(*, actor, filing: Filing) -> bytes:
     """The change form of a person key / general change: the person, the unit, each field
     before and after. ID numbers are masked unless the ID number itself is what changes
-    (then both are needed in full, and the export is audited as such)."""
+    (then both are needed in full, and the export is audited as such). The person is recorded
+    as viewed (``person.view_full`` when their ID number is shown in full)."""
     if filing.kind not in CHANGE_FORM_KINDS:
         raise Http404
     handler = handler_for(filing.kind)
@@ -302,10 +303,21 @@ def person_change_form_xlsx(*, actor, filing: Filing) -> bytes:
         ("单位（盖章）", "", "日期"),
     ]
     content = build_xlsx([("人员变更表", ["人员变更表", "", ""], lines)])
-    audit_record(
-        actor=actor,
-        action="person.change_form.export",
-        obj=filing,
-        detail={"full_id": full_id},
-    )
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="person.change_form.export",
+            obj=filing,
+            detail={"full_id": full_id},
+        )
+        # The form shows the person's data (their ID number in full when it changes): their
+        # PIPL 访问记录 lists it.
+        audit_person_views(
+            actor=actor,
+            persons=[row.person],
+            via="单位网厅·人员变更表导出",
+            region=filing.region_id,
+            detail={"export": "person.change_form.export", "serial_no": filing.serial_no},
+            action=PERSON_VIEW_FULL if full_id else PERSON_VIEW,
+        )
     return content

@@ -3,12 +3,14 @@ and the enrolment list (增员表) of a period. ID numbers are masked unless a f
 for; wage bases go to ``core.excel`` as ``Decimal``.
 
 The exports are the only writes of the queries: each records one audit row (``roster.export``
-or ``roster.export_full``, ``roster_additions.export`` or ``roster_additions.export_full``)."""
+or ``roster.export_full``, ``roster_additions.export`` or ``roster_additions.export_full``). A
+full export also records, against each person it lists, one ``person.view_full`` row naming the
+export (one INSERT), so the person's PIPL 访问记录 shows who took their ID number in full."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from shebao.core.audit import audit_record
+from shebao.core.audit import PERSON_VIEW_FULL, audit_person_views, audit_record
 from shebao.core.crypto import decrypt
 from shebao.core.excel import build_xlsx
 from shebao.core.periods import Period
@@ -37,20 +39,29 @@ ROSTER_HEADER = [
 ]
 
 
-def _full_ids(actor, f: RosterFilter) -> dict[str, str]:
-    """person number -> clear ID number, for a full export (audited as one event)."""
-    pairs = roster_queryset(actor, f).order_by().values_list("person_no", "person__id_number_enc")
+def _full_ids(actor, f: RosterFilter) -> tuple[dict[str, str], list[tuple[int, str]]]:
+    """person number -> clear ID number for a full export, and the persons as (pk, label)
+    for their view records."""
+    rows = (
+        roster_queryset(actor, f)
+        .order_by()
+        .values_list("person_no", "person_id", "name", "id_number_masked", "person__id_number_enc")
+    )
     context = Person.id_number.context
-    return {no: decrypt(token, context=context) for no, token in pairs}
+    full_ids, persons = {}, []
+    for no, pk, name, masked, token in rows:
+        full_ids[no] = decrypt(token, context=context)
+        persons.append((pk, f"{name}（{masked}）"))
+    return full_ids, persons
 
 
 def roster_export(*, actor, f: RosterFilter, full: bool = False) -> bytes:
     """The roster of the current filter as Excel; ID numbers masked unless ``full``.
-    Every export is audited."""
+    Every export is audited; a full one also against each person listed."""
     rows = decorate(
         (RosterRow(v) for v in roster_queryset(actor, f).values_list(*ROSTER_COLUMNS)), f.stopped
     )
-    full_ids = _full_ids(actor, f) if full else {}
+    full_ids, persons = _full_ids(actor, f) if full else ({}, [])
     content = build_xlsx(
         [
             (
@@ -86,6 +97,14 @@ def roster_export(*, actor, f: RosterFilter, full: bool = False) -> bytes:
                 "status": dict(RosterStatus.choices)[f.status],
                 "search": f.search.label,
             },
+        )
+        audit_person_views(
+            actor=actor,
+            persons=persons,
+            via="单位网厅·参保职工名单完整导出",
+            region=unit.region_id,
+            detail={"export": "roster.export_full", "unit": unit.unit_no},
+            action=PERSON_VIEW_FULL,
         )
     return content
 
@@ -145,5 +164,13 @@ def additions_export(*, actor, period: Period, full: bool = False) -> bytes:
             action="roster_additions.export_full" if full else "roster_additions.export",
             obj=actor.unit,
             detail={"period": str(period), "rows": len(rows), "full": full},
+        )
+        audit_person_views(
+            actor=actor,
+            persons=rows if full else [],
+            via="单位网厅·增员表完整导出",
+            region=actor.unit.region_id,
+            detail={"export": "roster_additions.export_full", "period": str(period)},
+            action=PERSON_VIEW_FULL,
         )
     return content

@@ -118,6 +118,9 @@ class UnitRegistrationHandler(FilingHandler):
         shown["injury_risk_class"] = f"{payload['injury_risk_class']} 类"
         return [(label, shown.get(key, "")) for key, label in self.labels.items()]
 
+    def legal_rep_id_number(self, payload: dict) -> str:
+        return payload.get("legal_rep_id_number") or ""
+
     def apply(self, *, filing: Filing, actor) -> None:
         p = filing.payload
         unit = unit_create(

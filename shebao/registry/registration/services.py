@@ -13,6 +13,7 @@ from shebao.core.ids import mask_id_number
 from shebao.core.models import Region
 from shebao.core.verification import verification_code_check
 from shebao.filings import services as filing_services
+from shebao.filings.kinds import handler_for
 from shebao.filings.models import Filing, FilingKind
 from shebao.filings.selectors import staff_filing_get
 from shebao.registry import access
@@ -99,27 +100,33 @@ REVEAL_REASON = "核对证件影像"
 
 
 def legal_rep_id_reveal(*, actor, serial_no: str) -> str:
-    """The legal representative's full ID number of a unit registration filing, for staff of
-    the filing's region to compare with the uploaded ID image. Every display is audited
-    (staff, unit, reason); another region's filing answers 404 like a missing one."""
+    """The legal representative's full ID number of a filing that carries one (a unit
+    registration, a unit key change replacing the legal representative: the kind's
+    ``legal_rep_id_number``), for staff of the filing's region to compare with the uploaded ID
+    image. Every display is audited (staff, unit, reason); another region's filing, or one
+    without a legal representative's ID, answers 404 like a missing one."""
     access.require_staff(actor, action=REVEAL_ACTION)
     filing = staff_filing_get(actor, serial_no)
-    if filing.kind != FilingKind.UNIT_REGISTRATION:
+    number = handler_for(filing.kind).legal_rep_id_number(filing.payload)
+    if not number:
         access.deny(actor, action=REVEAL_ACTION, object_type="filing", object_id=serial_no[:40])
         raise Http404
     payload = filing.payload
-    number = payload.get("legal_rep_id_number") or ""
+    unit = filing.unit
+    name = payload.get("name") or (unit.name if unit else "")
+    uscc = payload.get("uscc") or (unit.uscc if unit else "")
     audit_record(
         actor=actor,
         action=REVEAL_ACTION,
         obj=filing,
         region=filing.region,
-        object_label=f"{payload.get('name', '')}（{payload.get('uscc', '')}）{filing.serial_no}",
+        object_label=f"{name}（{uscc}）{filing.serial_no}",
         detail={
             "reason": REVEAL_REASON,
+            "kind": filing.kind,
             "serial_no": filing.serial_no,
-            "unit": filing.unit.unit_no if filing.unit_id else "",
-            "uscc": payload.get("uscc", ""),
+            "unit": unit.unit_no if unit else "",
+            "uscc": uscc,
             "shown": mask_id_number(number),
         },
     )

@@ -10,12 +10,23 @@ from python_calamine import CalamineWorkbook
 from shebao.accounts.models import User
 from shebao.core.models import AuditEntry
 from shebao.core.verification import verification_code_send
+from shebao.filings.materials import check_material
+from shebao.filings.models import FilingMaterial
 from shebao.halls.pipl.selectors import NOT_FOUND
 from shebao.halls.pipl.services import person_data_export
+from shebao.registry.changes import services as changes
+from shebao.registry.enrolment.services import enrolment_save
 from shebao.registry.models import Person
-from tests.conftest import signed_in
+from tests.conftest import jpeg_bytes, signed_in
 from tests.factories import PASSWORD
-from tests.registry.enrolment_helpers import enrol, enrol_new, ident
+from tests.registry.changes_helpers import proof
+from tests.registry.enrolment_helpers import (
+    enrol,
+    enrol_data,
+    enrol_new,
+    ident,
+    submit_and_approve,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -168,3 +179,75 @@ def test_search_by_person_number(staff_client, worker):
 def test_get_of_the_export_is_not_allowed(staff_client, worker):
     assert staff_client.get(export_url(worker)).status_code == 405
     assert not exports().exists()
+
+
+# --- full displays outside the person's pages, and the materials listed ------------------------
+
+
+def access_rows(staff, person) -> list[dict]:
+    _, content = person_data_export(actor=staff, person_no=person.person_no)
+    access = sheets_of(content)["访问记录"]
+    return [dict(zip(access[0], row, strict=True)) for row in access[1:]]
+
+
+def test_a_full_roster_export_is_in_each_listed_persons_access_list(
+    admin_client, admin_a, staff_bj, worker
+):
+    other = enrol_new(admin_a, staff_bj, ident(3), name="赵另一")
+    assert admin_client.post("/unit/roster/export/", {}).status_code == 200  # masked: not listed
+    assert all(r["操作"] != "完整显示证件号码" for r in access_rows(staff_bj, worker))
+
+    assert admin_client.post("/unit/roster/export/", {"full": "1"}).status_code == 200
+
+    for person in (worker, other):
+        full = [r for r in access_rows(staff_bj, person) if r["操作"] == "完整显示证件号码"]
+        assert len(full) == 1
+        assert full[0]["途径"] == "单位网厅·参保职工名单完整导出"
+        assert full[0]["导出"] == "参保职工名单（完整证件号码）"
+        assert full[0]["操作人"] == admin_a.audit_label()
+        assert full[0]["统筹区"] == worker.enrolments.first().region.name
+
+
+def test_the_change_form_export_is_in_the_persons_access_list(
+    admin_client, admin_a, staff_bj, worker
+):
+    filing = changes.person_change_save(
+        actor=admin_a,
+        kind="person_key_change",
+        person=worker,
+        after={"id_number": ident(5)},
+        materials=proof(),
+    )
+    response = admin_client.get(f"/unit/changes/filing/{filing.serial_no}/change-form.xlsx")
+    assert response.status_code == 200
+
+    shown = [r for r in access_rows(staff_bj, worker) if r["导出"] == "人员变更表"]
+    assert len(shown) == 1
+    assert shown[0]["操作"] == "完整显示证件号码"  # the ID number changes: shown in full
+    assert shown[0]["途径"] == "单位网厅·人员变更表导出"
+    assert shown[0]["业务流水号"] == filing.serial_no
+
+
+def test_materials_list_the_persons_own_photo_and_filing_level_ones_only(admin_a, staff_bj):
+    own = check_material(jpeg_bytes((400, 500)), name="王本人照片.jpg")
+    theirs = check_material(jpeg_bytes((400, 500)), name="李他人照片.jpg")
+    filing = enrolment_save(actor=admin_a, data=enrol_data(ident(7), name="王本人"), photo=own)
+    filing = enrolment_save(
+        actor=admin_a, data=enrol_data(ident(9), name="李他人"), filing=filing, photo=theirs
+    )
+    FilingMaterial.objects.create(
+        filing=filing,
+        slot="contract",
+        file="materials/contract.pdf",
+        original_name="劳动合同汇总.pdf",
+        content_type="application/pdf",
+        size=10,
+        sha256="0" * 64,
+    )
+    submit_and_approve(admin_a, staff_bj, filing)
+    person = Person.objects.get(Person.id_number.q(ident(7)))
+
+    _, content = person_data_export(actor=staff_bj, person_no=person.person_no)
+
+    names = {row[3] for row in sheets_of(content)["申报材料"][1:]}
+    assert names == {"王本人照片.jpg", "劳动合同汇总.pdf"}

@@ -2,7 +2,10 @@
 every export audited, formulas escaped, never cached; bad periods answered next to the field."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from shebao.core.audit import PERSON_VIEW_FULL
 from shebao.core.ids import mask_id_number
 from shebao.core.models import AuditEntry
 from shebao.registry.models import Enrolment
@@ -50,6 +53,27 @@ def test_full_export_has_whole_id_numbers_and_its_own_audit_action(admin_client,
     entry = AuditEntry.objects.get(action="roster.export_full")
     assert entry.actor == admin_a and entry.detail["full"] is True
     assert entry.region_id == admin_a.unit.region_id
+
+
+def test_a_full_export_records_each_person_listed_in_one_insert(admin_client, admin_a, unit_a):
+    people = staff_people(unit_a, 40)
+    with CaptureQueriesContext(connection) as queries:
+        assert admin_client.post(EXPORT, {"full": "1"}).status_code == 200
+    inserts = [q["sql"] for q in queries if q["sql"].startswith('INSERT INTO "core_auditentry"')]
+    assert len(inserts) == 2  # the export's own row, then all the persons' rows at once
+    views = AuditEntry.objects.filter(action=PERSON_VIEW_FULL)
+    assert sorted(int(e.object_id) for e in views) == sorted(p.pk for p in people)
+    entry = views.get(object_id=str(people[0].pk))
+    assert entry.object_type == "person" and entry.actor == admin_a
+    assert entry.object_label == str(people[0])
+    assert entry.detail["export"] == "roster.export_full"
+    assert entry.region_id == unit_a.region_id
+    assert all(p.id_number not in str(e.detail) for e in views for p in people)
+
+
+def test_a_masked_export_records_no_person(admin_client, people):
+    admin_client.post(EXPORT)
+    assert not AuditEntry.objects.filter(object_type="person").exists()
 
 
 def test_export_follows_filter_and_search_and_masks_the_audited_search(
@@ -155,6 +179,9 @@ def test_additions_full_export(admin_client, additions):
     rows = xlsx_rows(admin_client.post(ADDITIONS, {"period": "2024-05", "full": "on"}).content)
     assert [row[4] for row in rows[1:]] == [a.id_number, b.id_number]
     assert AuditEntry.objects.filter(action="roster_additions.export_full").count() == 1
+    views = AuditEntry.objects.filter(action=PERSON_VIEW_FULL)
+    assert sorted(e.object_id for e in views) == sorted([str(a.pk), str(b.pk)])
+    assert {e.detail["export"] for e in views} == {"roster_additions.export_full"}
 
 
 @pytest.mark.parametrize(
