@@ -122,7 +122,9 @@ RESIDENT_LAYOUT_TYPES = (IdType.RESIDENT, IdType.HMT_PERMIT, IdType.FOREIGN_PR)
 # (enrolment, legal representatives): what those paths accept today.
 RESIDENT_LAYOUT = "resident-layout"
 
-# GB/T 2260 province codes (first two digits); 71 (Taiwan) and 81/82 occur in old records.
+# GB/T 2260 province codes (first two digits), DOMAIN §6: 71 (Taiwan) and 81/82 occur in old
+# records; 81/82/83 open the HK/Macao/Taiwan residence permits (810000/820000/830000; the other
+# 8xxxxx areas are refused by ``shebao.core.ids``).
 PROVINCES = frozenset(
     [f"{n}" for n in range(11, 16)]
     + [f"{n}" for n in range(21, 24)]
@@ -130,7 +132,7 @@ PROVINCES = frozenset(
     + [f"{n}" for n in range(41, 47)]
     + [f"{n}" for n in range(50, 55)]
     + [f"{n}" for n in range(61, 66)]
-    + ["71", "81", "82"]
+    + ["71", "81", "82", "83"]
 )
 
 # The formats of the other types (DOMAIN §6), upper-case after folding: (pattern, description).
