@@ -67,6 +67,7 @@ __all__ = [
     "normalize_text",
     "normalize_unit_name",
     "normalize_uscc_input",
+    "search_id_number",
 ]
 
 PERSON_NAME_MAX = 50  # Person.name, FilingRow.name, Unit.legal_rep_name / contact_name
@@ -233,6 +234,29 @@ def normalize_id_number(id_type: str, value: object, *, nationality: str = "") -
     ):
         raise _invalid("国籍应为3位字母代码（ISO 3166），例如 USA")
     return number
+
+
+def search_id_number(value: object) -> str:
+    """An ID number typed to find a person where the path does not ask the ID type (sign-in,
+    sign-up, password reset, the search boxes): 15–18 digits (or X) are a resident-layout number
+    and get its rule and message; anything else passes if some other type's format takes it (a
+    passport holder's number), else it gets the resident rule's message. The canonical number (the
+    form stored, so the lookup finds it), or ``ValidationError`` with one message.
+
+    A search box that also takes names or person numbers calls this first and treats a refusal as
+    "not an ID number"."""
+    try:
+        return normalize_resident_layout_id(value)
+    except ValidationError:
+        folded = _fold_code(value)
+        if 15 <= len(folded) <= 18 and set(folded) <= _RESIDENT_CHARS:
+            raise
+        for id_type in ID_FORMATS:
+            try:
+                return normalize_id_number(id_type, value)
+            except ValidationError:
+                continue
+        raise
 
 
 # --------------------------------------------------------------------------------------------
