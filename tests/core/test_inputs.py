@@ -1,12 +1,15 @@
 """The input rules of shebao.core.inputs: each rule's accepted and refused values, one message."""
 
+import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shebao.core import inputs as inputs_module
 from shebao.core.ids import make_resident_id, make_uscc
 from shebao.core.inputs import (
     ID_TYPE_NAMES,
@@ -346,3 +349,14 @@ def test_clean_fields_puts_one_message_per_field():
     }
     assert data["name"] == "测试有限公司"
     assert data["contact_mobile"] == "13800138000"
+
+
+def test_the_id_type_groups_are_defined_here_only():
+    """One rule: the resident-layout types live in shebao.core.inputs and nowhere else."""
+    root = Path(inputs_module.__file__).resolve().parents[1]
+    defined = sorted(
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
+        if re.search(r"^RESIDENT_LAYOUT_TYPES\b.*=", p.read_text(encoding="utf-8"), re.M)
+    )
+    assert defined == ["core/inputs.py"]
