@@ -24,7 +24,9 @@ Decisions written down here:
   not use, an inner space included, is refused with one message per type. The resident-ID layout
   (resident IDs, HK/Macao/Taiwan residence permits, foreigner permanent-residence IDs) reuses
   ``shebao.core.ids.normalize_resident_id`` (check digit, birth date, 15 → 18 upgrade) and adds the
-  province check of DOMAIN §6. The other formats are data (``ID_FORMATS``).
+  province check of DOMAIN §6. The other formats are data (``ID_FORMATS``). A path that finds a
+  person by a typed number without asking the type (sign-in, the search boxes) uses
+  ``search_id_number``.
 - Person names: Chinese (with ``·`` between the parts of a minority or transliterated name; the
   look-alikes ``•``, ``．``, ``.``, ``・`` … between Chinese characters become ``·``), or Latin
   letters with single spaces, dots, hyphens and apostrophes for foreigners. Never digits, ``<``
