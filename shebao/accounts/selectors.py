@@ -1,9 +1,11 @@
 """Reads on accounts, scoped by the actor."""
 
+from django.core.exceptions import ValidationError
 from django.http import Http404
 
 from shebao.accounts.models import UnitOnlineRegistration, User
-from shebao.core.ids import normalize_resident_id
+from shebao.core.inputs import search_id_number
+from shebao.registry import selectors as registry_selectors
 from shebao.registry.models import Person, Unit
 
 
@@ -33,13 +35,13 @@ def operator_for_login(unit_key: str, account: str) -> User | None:
 
 
 def person_by_id_number(id_number: str) -> Person | None:
+    """The person signing in, up or resetting a password: the type is not asked, the number
+    alone decides (see ``registry.selectors.person_by_id_number``)."""
     try:
-        normalized = normalize_resident_id(id_number)
-    except Exception:
-        normalized = (id_number or "").strip().upper()
-    if not normalized:
-        return None
-    return Person.objects.filter(Person.id_number.q(normalized)).order_by("pk").first()
+        number = search_id_number(id_number)
+    except ValidationError:
+        return None  # no stored number fails the rule: nobody to find
+    return registry_selectors.person_by_id_number(number)
 
 
 def person_user_for_login(id_number: str) -> User | None:

@@ -69,9 +69,13 @@ def _check_kinds(kinds) -> list[str]:
     return kinds
 
 
-def _password_errors(password: str, *, account_name: str = "", user=None, field="password"):
+def _password_errors(
+    password: str, *, account_name: str = "", display_name: str = "", user=None, field="password"
+):
     try:
-        validate_new_password(password, account_name=account_name, user=user)
+        validate_new_password(
+            password, account_name=account_name, display_name=display_name, user=user
+        )
     except ValidationError as e:
         raise ValidationError({field: e.messages}) from None
 
@@ -172,7 +176,7 @@ def operator_create(
     mobile = _check_mobile(mobile)
     kinds = _check_kinds(business_kinds)
     display_name = _check_display_name(display_name)
-    _password_errors(password, account_name=account)
+    _password_errors(password, account_name=account, display_name=display_name)
     with transaction.atomic():
         user = _new_operator(
             registration=actor.registration,
@@ -296,7 +300,9 @@ def person_signup(*, person: Person, code: str, password: str) -> User:
     """The person proved the mobile on record by SMS; create their login."""
     if hasattr(person, "account"):
         raise ValidationError({"id_number": "该证件号码已注册，请直接登录或找回密码"})
-    _password_errors(password, account_name=person.id_number, field="new_password")
+    _password_errors(
+        password, account_name=person.id_number, display_name=person.name, field="new_password"
+    )
     try:
         verification_code_check(mobile=person.mobile, purpose="person_signup", code=code)
     except ValidationError as e:
@@ -368,7 +374,7 @@ def unit_bind_with_code(
     account = _check_account_name(account)
     mobile = _check_mobile(mobile)
     display_name = _check_display_name(display_name)
-    _password_errors(password, account_name=account)
+    _password_errors(password, account_name=account, display_name=display_name)
     unit = Unit.objects.filter(unit_no=(unit_key or "").strip()).first()
     wrong = ValidationError({"code": "单位编号或网报注册码不正确，或注册码已失效"})
     if unit is None:

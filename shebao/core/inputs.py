@@ -24,7 +24,9 @@ Decisions written down here:
   not use, an inner space included, is refused with one message per type. The resident-ID layout
   (resident IDs, HK/Macao/Taiwan residence permits, foreigner permanent-residence IDs) reuses
   ``shebao.core.ids.normalize_resident_id`` (check digit, birth date, 15 → 18 upgrade) and adds the
-  province check of DOMAIN §6. The other formats are data (``ID_FORMATS``).
+  province check of DOMAIN §6. The other formats are data (``ID_FORMATS``). A path that finds a
+  person by a typed number without asking the type (sign-in, the search boxes) uses
+  ``search_id_number``.
 - Person names: Chinese (with ``·`` between the parts of a minority or transliterated name; the
   look-alikes ``•``, ``．``, ``.``, ``・`` … between Chinese characters become ``·``), or Latin
   letters with single spaces, dots, hyphens and apostrophes for foreigners. Never digits, ``<``
@@ -67,6 +69,7 @@ __all__ = [
     "normalize_text",
     "normalize_unit_name",
     "normalize_uscc_input",
+    "search_id_number",
 ]
 
 PERSON_NAME_MAX = 50  # Person.name, FilingRow.name, Unit.legal_rep_name / contact_name
@@ -122,7 +125,9 @@ RESIDENT_LAYOUT_TYPES = (IdType.RESIDENT, IdType.HMT_PERMIT, IdType.FOREIGN_PR)
 # (enrolment, legal representatives): what those paths accept today.
 RESIDENT_LAYOUT = "resident-layout"
 
-# GB/T 2260 province codes (first two digits); 71 (Taiwan) and 81/82 occur in old records.
+# GB/T 2260 province codes (first two digits), DOMAIN §6: 71 (Taiwan) and 81/82 occur in old
+# records; 81/82/83 open the HK/Macao/Taiwan residence permits (810000/820000/830000; the other
+# 8xxxxx areas are refused by ``shebao.core.ids``).
 PROVINCES = frozenset(
     [f"{n}" for n in range(11, 16)]
     + [f"{n}" for n in range(21, 24)]
@@ -130,7 +135,7 @@ PROVINCES = frozenset(
     + [f"{n}" for n in range(41, 47)]
     + [f"{n}" for n in range(50, 55)]
     + [f"{n}" for n in range(61, 66)]
-    + ["71", "81", "82"]
+    + ["71", "81", "82", "83"]
 )
 
 # The formats of the other types (DOMAIN §6), upper-case after folding: (pattern, description).
@@ -231,6 +236,29 @@ def normalize_id_number(id_type: str, value: object, *, nationality: str = "") -
     ):
         raise _invalid("国籍应为3位字母代码（ISO 3166），例如 USA")
     return number
+
+
+def search_id_number(value: object) -> str:
+    """An ID number typed to find a person where the path does not ask the ID type (sign-in,
+    sign-up, password reset, the search boxes): 15–18 digits (or X) are a resident-layout number
+    and get its rule and message; anything else passes if some other type's format takes it (a
+    passport holder's number), else it gets the resident rule's message. The canonical number (the
+    form stored, so the lookup finds it), or ``ValidationError`` with one message.
+
+    A search box that also takes names or person numbers calls this first and treats a refusal as
+    "not an ID number"."""
+    try:
+        return normalize_resident_layout_id(value)
+    except ValidationError:
+        folded = _fold_code(value)
+        if 15 <= len(folded) <= 18 and set(folded) <= _RESIDENT_CHARS:
+            raise
+        for id_type in ID_FORMATS:
+            try:
+                return normalize_id_number(id_type, value)
+            except ValidationError:
+                continue
+        raise
 
 
 # --------------------------------------------------------------------------------------------

@@ -58,17 +58,20 @@ class PasswordPolicyValidator:
         return "密码至少 8 位，包含大写字母、小写字母、数字、符号中的至少三类，且不能包含账号名。"
 
 
-def validate_new_password(password: str, *, account_name: str = "", user=None) -> None:
+def validate_new_password(
+    password: str, *, account_name: str = "", display_name: str = "", user=None
+) -> None:
     """Every rule of AUTH_PASSWORD_VALIDATORS, with all their Chinese messages at once. A new
-    account has no user yet: its account name stands in for one."""
+    account has no user yet: an unsaved one with its account name and display name stands in
+    (so the similarity check sees both)."""
     errors = []
     try:
         check_password_policy(password, account_name=account_name, user=user)
     except ValidationError as e:
         errors.extend(e.messages)
     subject = user
-    if subject is None and account_name:
-        subject = get_user_model()(username=account_name)
+    if subject is None and (account_name or display_name):
+        subject = get_user_model()(username=account_name, display_name=display_name)
     for validator in get_default_password_validators():
         if isinstance(validator, PasswordPolicyValidator):
             continue

@@ -3,7 +3,25 @@
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from shebao.registry.models import Enrolment, Unit
+from shebao.registry.models import Enrolment, Person, Unit
+
+
+def person_by_id_number(number: str, *, id_type: str | None = None) -> Person | None:
+    """The person with this canonical ID number (``shebao.core.inputs``), of ``id_type`` when the
+    path knows it: persons are unique by (ID type, number).
+
+    The paths that do not ask the type (sign-in, sign-up, password reset; the person searches of
+    the changes and of the PIPL export) look by number alone. That is unambiguous today: only
+    resident-layout numbers are enrolled (the enrolment takes ``inputs.RESIDENT_LAYOUT`` and
+    stores ``inputs.id_type_of`` of the number), and such a number encodes its type, so no two
+    persons share one. Once passports or travel permits enrol (their formats overlap: 8 digits
+    are a Taiwan travel permit or a passport), those paths must ask the type and pass it."""
+    if not number:
+        return None
+    qs = Person.objects.filter(Person.id_number.q(number))
+    if id_type is not None:
+        qs = qs.filter(id_type=id_type)
+    return qs.order_by("pk").first()
 
 
 def staff_units(actor, *, q: str = "", region: str = "") -> QuerySet[Unit]:

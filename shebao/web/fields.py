@@ -5,8 +5,6 @@ The fields set no ``max_length`` validator (the rule checks the length with its 
 the widget's ``maxlength`` is generous so that a pasted value is not cut silently.
 """
 
-import unicodedata
-
 from django import forms
 
 from shebao.core import inputs
@@ -66,23 +64,11 @@ class IdNumberField(RuleField):
 
 class SignInIdNumberField(IdNumberField):
     """Sign-in, sign-up and password reset by ID number, where the account decides the type:
-    15–18 digits (or X) are a resident-layout number and get its rule and message; anything else
-    passes if some other type's format takes it (a passport holder's number), else it gets the
-    resident rule's message."""
+    ``inputs.search_id_number`` (a resident-layout number gets its rule and message; another
+    type's number passes if its format takes it)."""
 
     def rule(self, value):
-        try:
-            return inputs.normalize_resident_layout_id(value)
-        except forms.ValidationError:
-            folded = unicodedata.normalize("NFKC", value).strip().upper()
-            if 15 <= len(folded) <= 18 and set(folded) <= set("0123456789X"):
-                raise
-            for id_type in inputs.ID_FORMATS:
-                try:
-                    return inputs.normalize_id_number(id_type, value)
-                except forms.ValidationError:
-                    continue
-            raise
+        return inputs.search_id_number(value)
 
 
 class PersonNameField(RuleField):

@@ -107,6 +107,39 @@ def test_passwords_too_like_the_users_names_are_refused(admin_a, db):
     assert "密码跟 用户名 太相似了。" in excinfo.value.messages
 
 
+def test_a_new_accounts_display_name_counts_for_similarity():
+    """A new account has no user yet: the similarity check sees its display name too."""
+    with pytest.raises(ValidationError) as excinfo:
+        validate_new_password("Wangfang#1", account_name="zhaoadmin1", display_name="Wang Fang")
+    assert excinfo.value.messages == ["密码跟 姓名 太相似了。"]
+    validate_new_password("Wangfang#1", account_name="zhaoadmin1")  # no name: nothing alike
+
+
+def test_creating_an_operator_checks_the_password_against_the_display_name(admin_a):
+    from shebao.accounts.services import operator_create
+
+    with pytest.raises(ValidationError) as excinfo:
+        operator_create(
+            actor=admin_a,
+            account="clerk01",
+            display_name="John Smith",
+            mobile="13911112222",
+            password="JohnSmith#7",
+            business_kinds=[],
+        )
+    assert excinfo.value.message_dict == {"password": ["密码跟 姓名 太相似了。"]}
+    assert not User.objects.filter(operator_account="clerk01").exists()
+
+
+def test_the_registration_form_checks_the_password_against_the_contact_name():
+    from shebao.registry.registration.forms import UnitRegistrationForm
+
+    data = {"admin_account": "unitadmin", "contact_name": "John Smith"}
+    form = UnitRegistrationForm({**data, "password": "JohnSmith#7", "password2": "JohnSmith#7"})
+    form.is_valid()
+    assert "密码跟 姓名 太相似了。" in form.errors["password"]
+
+
 def test_django_help_texts_are_chinese():
     assert password_validators_help_texts() == [
         "密码至少 8 位，包含大写字母、小写字母、数字、符号中的至少三类，且不能包含账号名。",

@@ -1,12 +1,15 @@
 """The input rules of shebao.core.inputs: each rule's accepted and refused values, one message."""
 
+import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shebao.core import inputs as inputs_module
 from shebao.core.ids import make_resident_id, make_uscc
 from shebao.core.inputs import (
     ID_TYPE_NAMES,
@@ -29,6 +32,7 @@ from shebao.registry.models import Person
 RESIDENT = "11010519491231002X"
 INNER_SPACE = "身份证号码只能由数字和末位的X组成，不能有空格或其他符号"
 HK_PERMIT = make_resident_id("810000", date(1990, 1, 1), 1)
+PERMITS = [make_resident_id(area, date(1990, 1, 1), 1) for area in ("810000", "820000", "830000")]
 FOREIGN = make_resident_id("911840", date(1990, 1, 1), 1)
 
 
@@ -93,6 +97,16 @@ def test_bad_resident_ids(typed, fragment):
     assert fragment in message(normalize_resident_layout_id, typed)
 
 
+@pytest.mark.parametrize("permit", PERMITS, ids=["hongkong", "macao", "taiwan"])
+def test_every_residence_permit_area_is_accepted(permit):
+    """DOMAIN §6: 810000, 820000 and 830000 (Taiwan) residence permits, on every entry."""
+    assert normalize_resident_layout_id(permit.lower()) == permit
+    assert normalize_id_number(IdType.HMT_PERMIT, permit) == permit
+    assert normalize_id_number(RESIDENT_LAYOUT, permit) == permit
+    assert id_type_of(permit) == IdType.HMT_PERMIT
+    assert "港澳台居民居住证号码" in message(normalize_id_number, IdType.RESIDENT, permit)
+
+
 def test_resident_layout_types_are_told_apart():
     assert normalize_id_number(IdType.HMT_PERMIT, HK_PERMIT) == HK_PERMIT
     assert normalize_id_number(IdType.FOREIGN_PR, FOREIGN) == FOREIGN
@@ -109,7 +123,9 @@ def test_resident_layout_types_are_told_apart():
 
 @settings(max_examples=200, deadline=None)
 @given(
-    area=st.sampled_from(["110105", "310104", "440305", "650102", "810000", "931156"]),
+    area=st.sampled_from(
+        ["110105", "310104", "440305", "650102", "810000", "820000", "830000", "931156"]
+    ),
     birth=st.dates(min_value=date(1900, 1, 1), max_value=date(2020, 12, 31)),
     order=st.integers(0, 999),
     lower=st.booleans(),
@@ -333,3 +349,14 @@ def test_clean_fields_puts_one_message_per_field():
     }
     assert data["name"] == "测试有限公司"
     assert data["contact_mobile"] == "13800138000"
+
+
+def test_the_id_type_groups_are_defined_here_only():
+    """One rule: the resident-layout types live in shebao.core.inputs and nowhere else."""
+    root = Path(inputs_module.__file__).resolve().parents[1]
+    defined = sorted(
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
+        if re.search(r"^RESIDENT_LAYOUT_TYPES\b.*=", p.read_text(encoding="utf-8"), re.M)
+    )
+    assert defined == ["core/inputs.py"]

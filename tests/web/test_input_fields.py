@@ -2,6 +2,7 @@
 by every form that takes the field (and by the services behind them, in
 tests/registry/test_input_rules.py); good values come out canonical everywhere."""
 
+from datetime import date
 from types import SimpleNamespace
 
 import pytest
@@ -16,6 +17,7 @@ from shebao.accounts.forms import (
 )
 from shebao.contributions.backpay.forms import BackPayForm
 from shebao.core import inputs
+from shebao.core.ids import make_resident_id
 from shebao.filings.models import FilingKind
 from shebao.registry.changes.forms import (
     PersonGeneralChangeForm,
@@ -157,6 +159,20 @@ def test_a_bad_id_number_gets_the_same_message_on_every_form(form, field, value)
 )
 def test_an_id_number_is_normalised_on_every_form(form, field, value):
     assert cleaned(form, field, value) == RESIDENT
+
+
+# Residence permits of Hong Kong, Macao and Taiwan residents (DOMAIN §6).
+PERMITS = [make_resident_id(area, date(1990, 1, 1), 1) for area in ("810000", "820000", "830000")]
+
+
+@pytest.mark.parametrize(("form", "field", "value"), cases(ID_FIELDS, PERMITS))
+def test_a_residence_permit_is_accepted_on_every_form(form, field, value):
+    if form == "person_key_change":  # checks the person's own type: a permit holder's
+        form_obj = PersonKeyChangeForm({field: value.lower()}, before={}, id_type="02")
+        assert form_obj.is_valid(), form_obj.errors
+        assert form_obj.cleaned_data[field] == value
+        return
+    assert cleaned(form, field, value.lower()) == value
 
 
 def test_the_inner_space_message_is_the_one_message():

@@ -37,7 +37,7 @@ from shebao.contributions.backpay.calc import (
 from shebao.contributions.calculator.calc import ANNUITY_ITEM, ZERO, Line, Params
 from shebao.contributions.models import ContributionLine, ItemType, UnitInjuryRate, WageBase
 from shebao.contributions.params.selectors import parameter_sets_for_periods, to_params
-from shebao.core.ids import normalize_resident_id
+from shebao.core.inputs import normalize_resident_layout_id
 from shebao.core.money import money_text
 from shebao.core.periods import Period
 from shebao.filings import services as filing_services
@@ -165,7 +165,7 @@ def unit_person_by_id_number(actor, id_number: str) -> Person | None:
     """The person with this ID number enrolled (now or before) at the operator's unit; None for
     an invalid number, a stranger or another unit's person alike."""
     try:
-        number = normalize_resident_id(id_number)
+        number = normalize_resident_layout_id(id_number)
     except ValidationError:
         return None
     return Person.objects.filter(

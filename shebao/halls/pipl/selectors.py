@@ -26,7 +26,8 @@ from shebao.contributions.models import (
     WageBase,
 )
 from shebao.core.audit import PERSON_VIEW, PERSON_VIEW_FULL, mask_text
-from shebao.core.ids import mask_mobile, normalize_resident_id
+from shebao.core.ids import mask_mobile
+from shebao.core.inputs import search_id_number
 from shebao.core.models import AuditEntry, SmsMessage, VerificationCode
 from shebao.filings.models import Filing, FilingMaterial, FilingRow
 from shebao.registry import access
@@ -105,7 +106,7 @@ def pipl_person_search(actor, q: str, *, limit: int = 20) -> list[Person]:
     if not q:
         return []
     try:
-        id_number = normalize_resident_id(q)
+        id_number = search_id_number(q)
     except ValidationError:
         id_number = q.upper()
     return [

@@ -49,12 +49,6 @@ UNIT_KEY_MATERIALS = {"licence": "变更后的营业执照、登记证书或上�
 LEGAL_REP_ID_SLOT = "legal_rep_id"
 LEGAL_REP_ID_LABEL = "新法定代表人身份证（人像面）"
 
-# Person.IdType values that use the 18-character resident ID layout and checksum.
-RESIDENT_LAYOUT_TYPES = (
-    Person.IdType.RESIDENT,
-    Person.IdType.HMT_PERMIT,
-    Person.IdType.FOREIGN_PR,
-)
 LOCK_REASON_MAX = 200
 
 

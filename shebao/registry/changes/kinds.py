@@ -24,6 +24,7 @@ from shebao.core import hooks
 from shebao.core.audit import audit_record
 from shebao.core.crypto import stored_fields
 from shebao.core.inputs import (
+    RESIDENT_LAYOUT_TYPES,
     normalize_address,
     normalize_id_number,
     normalize_resident_layout_id,
@@ -42,7 +43,6 @@ from shebao.registry.changes.calc import (
     PERSON_KEY_LABELS,
     PERSON_KEY_MATERIALS,
     PERSON_LOCK_LABELS,
-    RESIDENT_LAYOUT_TYPES,
     ROSTER_KEYS,
     UNIT_GENERAL_LABELS,
     UNIT_KEY_LABELS,

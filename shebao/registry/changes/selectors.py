@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from shebao.core.audit import audit_person_views
-from shebao.core.ids import normalize_resident_id
+from shebao.core.inputs import search_id_number
 from shebao.filings.kinds import handler_for
 from shebao.filings.models import Filing
 from shebao.registry import access
@@ -42,7 +42,8 @@ def _search(qs: QuerySet[Person], q: str) -> QuerySet[Person]:
         return qs.none()
     condition = Q(person_no=q) | Q(name__icontains=q)
     try:
-        condition |= Person.id_number.q(normalize_resident_id(q))
+        # by number alone: see registry.selectors.person_by_id_number
+        condition |= Person.id_number.q(search_id_number(q))
     except ValidationError:
         condition |= Person.id_number.q(q)
     return qs.filter(condition)

@@ -21,11 +21,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from shebao.core.audit import audit_record
-from shebao.core.ids import (
-    normalize_resident_id,
-    resident_id_birth_date,
-    resident_id_sex,
-)
+from shebao.core.ids import resident_id_birth_date, resident_id_sex
+from shebao.core.inputs import id_type_of, normalize_resident_layout_id
 from shebao.core.periods import Period
 from shebao.filings.kinds import handler_for
 from shebao.filings.models import Filing, FilingKind, FilingRow, FilingState
@@ -44,6 +41,7 @@ from shebao.registry.enrolment.calc import (
     period_label,
 )
 from shebao.registry.models import Enrolment, Person, Unit
+from shebao.registry.selectors import person_by_id_number
 
 ROSTER_PAGE_SIZE = 50
 
@@ -114,7 +112,7 @@ def classify(
     """Decide the business of ``id_number`` at ``unit`` for a filing of ``kind``. ``filing``
     and ``keep_row``: the draft being edited (its own row does not block)."""
     lookup = Lookup(id_number=id_number)
-    person = Person.objects.filter(Person.id_number.q(id_number)).order_by("pk").first()
+    person = person_by_id_number(id_number, id_type=id_type_of(id_number))
     lookup.person = person
     lookup.refusal = _refusal_before_history(unit, id_number, filing, keep_row)
     if lookup.refusal:
@@ -209,7 +207,7 @@ def enrolment_lookup(
         actor, business_kind=handler_for(kind).business_kind, action=f"{kind}.lookup"
     )
     try:
-        number = normalize_resident_id(id_number)
+        number = normalize_resident_layout_id(id_number)
     except ValidationError as e:
         raise ValidationError({"id_number": e.messages}) from None
     if filing is not None and (filing.unit_id != unit.pk or filing.kind != kind):

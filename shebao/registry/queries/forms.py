@@ -1,11 +1,13 @@
 """Forms of the unit hall's query pages: the roster's filter (GET) and search (POST) with their
 light widgets, and the 增员表 export form."""
 
+import unicodedata
 from html import escape
 
 from django import forms
 from django.utils.safestring import mark_safe
 
+from shebao.core.inputs import search_id_number
 from shebao.registry.models import InsuranceType
 from shebao.registry.queries import selectors as queries
 from shebao.web.forms import StyledForm
@@ -77,6 +79,15 @@ class RosterSearchForm(RosterFilterForm):
         ),
     )
     field_order = ["q", "insurance_type", "status", "sort"]
+
+    def clean_q(self):
+        """An ID number typed with an inner space gets the ID rule's message (it is no name or
+        person number either, so it would silently find nobody)."""
+        q = self.cleaned_data["q"]
+        words = unicodedata.normalize("NFKC", q).split()
+        if len(words) > 1 and queries.RosterSearch.parse("".join(words)).kind == "id":
+            search_id_number(q)  # raises the rule's message
+        return q
 
 
 # The values RosterFilterForm accepts, per field (blank included: none is required).

@@ -36,7 +36,8 @@ from django.http import Http404
 
 from shebao.core.audit import audit_person_views
 from shebao.core.crypto import ID, lookups
-from shebao.core.ids import mask_id_number, normalize_resident_id
+from shebao.core.ids import mask_id_number
+from shebao.core.inputs import search_id_number
 from shebao.core.periods import Period
 from shebao.filings.business import BusinessKind
 from shebao.filings.models import Filing, FilingRow
@@ -117,9 +118,9 @@ class RosterSearch:
         if not words:
             return cls("", "")
         upper = "".join(words).upper()
-        if _ID_LIKE.fullmatch(upper):
+        if len(words) == 1 and _ID_LIKE.fullmatch(upper):  # an inner space: not an ID number
             try:
-                number = normalize_resident_id(upper)
+                number = search_id_number(upper)
             except ValidationError:
                 number = upper  # not a valid resident ID: still look for exactly what was typed
             return cls("id", number, upper)

@@ -56,7 +56,11 @@ class UnitRegistrationForm(UnitFieldsForm):
                 self.add_error("password2", "两次输入的密码不一致")
             else:
                 try:
-                    validate_new_password(password, account_name=data.get("admin_account", ""))
+                    validate_new_password(
+                        password,
+                        account_name=data.get("admin_account", ""),
+                        display_name=data.get("contact_name", ""),  # the admin's, on approval
+                    )
                 except forms.ValidationError as e:
                     self.add_error("password", e)
         return data
