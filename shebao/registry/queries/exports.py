@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from shebao.core.audit import audit_record
-from shebao.core.crypto import decrypt
 from shebao.core.excel import build_xlsx
 from shebao.core.periods import Period
 from shebao.registry.models import Enrolment, Person
@@ -39,9 +38,9 @@ ROSTER_HEADER = [
 
 def _full_ids(actor, f: RosterFilter) -> dict[str, str]:
     """person number -> clear ID number, for a full export (audited as one event)."""
-    pairs = roster_queryset(actor, f).order_by().values_list("person_no", "person__id_number_enc")
-    context = Person.id_number.context
-    return {no: decrypt(token, context=context) for no, token in pairs}
+    rows = roster_queryset(actor, f).order_by()
+    rows = rows.values_list("person_no", "person__id_number_enc", "person__id_number_lookup")
+    return {no: Person.id_number.open(token, lookup) for no, token, lookup in rows}
 
 
 def roster_export(*, actor, f: RosterFilter, full: bool = False) -> bytes:
