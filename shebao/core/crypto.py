@@ -65,14 +65,19 @@ class DecryptionError(ValueError):
 
 
 def parse_key_ring(text: str) -> dict[str, str]:
-    """``"k1=BASE64,k2=BASE64"`` (the environment's form) -> ``{"k1": "BASE64", ...}``."""
-    ring = {}
+    """The key rings' one parser, used by the settings: ``"k1=BASE64,k2=BASE64"`` ->
+    ``{"k1": "BASE64", ...}``. An entry without ``=``, without a key id or key, or a key id
+    given twice raises ``ImproperlyConfigured``."""
+    ring: dict[str, str] = {}
     for item in (text or "").split(","):
-        if item.strip():
-            key_id, sep, key = item.strip().partition("=")
-            if not sep:
-                raise ImproperlyConfigured(f"key ring entry without '=': {key_id[:4]}…")
-            ring[key_id.strip()] = key.strip()
+        if not item.strip():
+            continue
+        key_id, sep, key = (part.strip() for part in item.partition("="))
+        if not sep or not key_id or not key:
+            raise ImproperlyConfigured(f"key ring entry is not 'id=BASE64': {key_id[:4]}…")
+        if key_id in ring:
+            raise ImproperlyConfigured(f"key ring names {key_id!r} twice")
+        ring[key_id] = key
     return ring
 
 
