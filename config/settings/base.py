@@ -7,6 +7,8 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF
 
+from shebao.core.crypto import parse_key_ring
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("SHEBAO_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -256,9 +258,7 @@ DEMO_LOOKUP_KEYS = {"1": "YhNRfj3vtrWiDJBJFJLHqfaDemsW6ZZvEUUvbfGk9Ek="}
 
 
 def _key_ring(name: str, demo: dict[str, str]) -> dict[str, str]:
-    text = os.environ.get(name, "")
-    ring = dict(item.strip().split("=", 1) for item in text.split(",") if "=" in item)
-    return {k.strip(): v.strip() for k, v in ring.items()} or dict(demo)
+    return parse_key_ring(os.environ.get(name, "")) or dict(demo)
 
 
 SHEBAO_FIELD_KEYS = _key_ring("SHEBAO_FIELD_KEYS", DEMO_FIELD_KEYS)

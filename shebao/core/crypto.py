@@ -4,7 +4,9 @@ Three columns stand for one value:
 
 - ``<name>_enc``: AES-256-GCM ciphertext as text, ``<key id>:<base64(nonce | ciphertext)>``,
   with the column's name (``registry.person.id_number``) as associated data, so a value cannot
-  be copied into another column and still decrypt. Keys: ``SHEBAO_FIELD_KEYS`` (key id ->
+  be copied into another column and still decrypt. Where the value has a lookup, reading checks
+  that the decrypted value's lookup is the row's, so a ciphertext moved to another row of the
+  same column is refused too. Keys: ``SHEBAO_FIELD_KEYS`` (key id ->
   32 bytes in base64), the one that encrypts: ``SHEBAO_FIELD_KEY_CURRENT``.
 - ``<name>_lookup``: ``<version>:<hex HMAC-SHA256>`` of the canonical value, with a separate,
   versioned key (``SHEBAO_LOOKUP_KEYS`` / ``SHEBAO_LOOKUP_KEY_CURRENT``): exact search,
@@ -64,14 +66,19 @@ class DecryptionError(ValueError):
 
 
 def parse_key_ring(text: str) -> dict[str, str]:
-    """``"k1=BASE64,k2=BASE64"`` (the environment's form) -> ``{"k1": "BASE64", ...}``."""
-    ring = {}
+    """The key rings' one parser, used by the settings: ``"k1=BASE64,k2=BASE64"`` ->
+    ``{"k1": "BASE64", ...}``. An entry without ``=``, without a key id or key, or a key id
+    given twice raises ``ImproperlyConfigured``."""
+    ring: dict[str, str] = {}
     for item in (text or "").split(","):
-        if item.strip():
-            key_id, sep, key = item.strip().partition("=")
-            if not sep:
-                raise ImproperlyConfigured(f"key ring entry without '=': {key_id[:4]}…")
-            ring[key_id.strip()] = key.strip()
+        if not item.strip():
+            continue
+        key_id, sep, key = (part.strip() for part in item.partition("="))
+        if not sep or not key_id or not key:
+            raise ImproperlyConfigured(f"key ring entry is not 'id=BASE64': {key_id[:4]}…")
+        if key_id in ring:
+            raise ImproperlyConfigured(f"key ring names {key_id!r} twice")
+        ring[key_id] = key
     return ring
 
 
@@ -263,8 +270,23 @@ class SealedAttribute(property):
         cache = instance.__dict__.get(f"_sealed_{self.name}")
         if cache is not None and cache[0] == token:
             return cache[1]
-        clear = decrypt(token, context=self.context)
+        lookup_value = getattr(instance, self.lookup_name) if self.has_lookup else None
+        clear = self.open(token, lookup_value)
         instance.__dict__[f"_sealed_{self.name}"] = (token, clear)
+        return clear
+
+    def open(self, token: str, stored_lookup: str | None) -> str:
+        """The clear value of a ciphertext read from this column, with the row's lookup
+        (``None`` when the column has none). The associated data binds the ciphertext to its
+        column; the lookup binds it to its row: a ciphertext swapped in from another row of the
+        same column decrypts, but its value's lookup (under any configured lookup key) is not
+        the row's, and it is refused."""
+        clear = decrypt(token, context=self.context)
+        if stored_lookup is None:
+            return clear
+        expected = lookups(clear, kind=self.kind)
+        if (stored_lookup or expected) and stored_lookup not in expected:
+            raise DecryptionError(f"ciphertext does not belong to this row ({self.context})")
         return clear
 
     def _set(self, instance, value) -> None:
@@ -364,22 +386,27 @@ class SealedJSONField(models.JSONField):
 def migrate_rows(model, columns, *, json_fields=(), batch: int = 2000, reverse: bool = False):
     """Fill a historical model's sealed columns from its clear ones (or, ``reverse``, the clear
     ones from the ciphertext), in primary-key batches. ``columns``: (clear name, kind, context,
-    parts) with parts among "enc", "lookup", "masked"; ``json_fields``: sealed JSON columns
-    rewritten so that their ID numbers and mobiles are encrypted."""
-    names = [c[0] for c in columns]
+    parts) with parts among "enc", "lookup", "masked"; ``json_fields``: JSON columns (plain
+    ``JSONField`` in the migration's state) whose ID numbers and mobiles are sealed (or, reverse,
+    opened), with the context :class:`SealedJSONField` uses (``app.model.field``)."""
+    names = [c[0] for c in columns if not reverse or "enc" in c[3]]
     stored = [f"{c[0]}_{part}" for c in columns for part in c[3]]
     read = ([f"{c[0]}_enc" for c in columns if "enc" in c[3]] if reverse else names) + list(
         json_fields
     )
-    write = names if reverse else stored + list(json_fields)
+    write = (names if reverse else stored) + list(json_fields)
     if not write:
         return
+    json_context = {f: f"{model._meta.label_lower}.{f}" for f in json_fields}
     last = 0
     while True:
         rows = list(model.objects.filter(pk__gt=last).order_by("pk").only("pk", *read)[:batch])
         if not rows:
             return
         for row in rows:
+            for field, context in json_context.items():
+                change = open_tree if reverse else seal_tree
+                setattr(row, field, change(getattr(row, field), context))
             for clear, kind, context, parts in columns:
                 if reverse:
                     if "enc" in parts:

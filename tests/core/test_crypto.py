@@ -71,3 +71,36 @@ def test_payload_tree_sealed_at_any_depth_and_opened():
     assert crypto.seal_tree(sealed, "t.payload") == sealed  # sealing twice changes nothing
     assert crypto.open_tree(sealed, "t.payload") == tree
     assert crypto.tree_key_ids(sealed) == {"demo1"}
+
+
+def test_the_key_ring_parser_refuses_malformed_entries():
+    key = base64.b64encode(b"k" * 32).decode()
+    assert crypto.parse_key_ring(f" k1={key} , k2={key},") == {"k1": key, "k2": key}
+    assert crypto.parse_key_ring("") == {}
+    for bad in ("k1", f"={key}", "k1=", f"k1={key},k1={key}"):
+        with pytest.raises(ImproperlyConfigured):
+            crypto.parse_key_ring(bad)
+
+
+def test_the_settings_use_the_one_parser():
+    from config.settings import base
+
+    assert base.parse_key_ring is crypto.parse_key_ring
+
+
+@pytest.mark.parametrize(
+    "settings_override",
+    [
+        {"SHEBAO_FIELD_KEY_CURRENT": "absent"},
+        {"SHEBAO_FIELD_KEYS": {"demo1": base64.b64encode(b"short").decode()}},
+        {"SHEBAO_LOOKUP_KEYS": {"1": "not base64!"}},
+        {"SHEBAO_LOOKUP_KEYS": {}},
+    ],
+)
+def test_a_bad_key_ring_fails_the_system_check(settings_override):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    call_command("check")  # the configured rings pass
+    with override_settings(**settings_override), pytest.raises(SystemCheckError, match="E00"):
+        call_command("check")

@@ -82,10 +82,31 @@ def test_one_open_filing_per_person_is_kept_by_the_database(unit_a):
         FilingRow.objects.create(filing=_filing(unit_a, 2), id_number=ID_NUMBER, name="张晓红")
 
 
-def test_a_ciphertext_moved_to_another_row_column_does_not_decrypt(person, unit_a):
+def test_a_ciphertext_moved_to_another_column_does_not_decrypt(person, unit_a):
     unit_a.legal_rep_id_number_enc = person.id_number_enc  # same kind of value, other column
     with pytest.raises(crypto.DecryptionError):
         _ = unit_a.legal_rep_id_number
+
+
+def test_ciphertexts_swapped_between_two_rows_are_refused(person):
+    other = Person.objects.create(
+        person_no="110000000002",
+        id_number="110105198001010014",
+        name="李四",
+        sex="1",
+        birth_date=date(1980, 1, 1),
+    )
+    # Someone with write access to the database swaps the two persons' ciphertexts.
+    Person.objects.filter(pk=person.pk).update(id_number_enc=other.id_number_enc)
+    Person.objects.filter(pk=other.pk).update(id_number_enc=person.id_number_enc)
+    for pk in (person.pk, other.pk):
+        with pytest.raises(crypto.DecryptionError, match="does not belong to this row"):
+            _ = Person.objects.get(pk=pk).id_number
+    # The same check on the path that decrypts without a model instance (the full export).
+    row = Person.objects.values_list("id_number_enc", "id_number_lookup").get(pk=person.pk)
+    with pytest.raises(crypto.DecryptionError):
+        Person.id_number.open(*row)
+    assert Person.id_number.open(other.id_number_enc, other.id_number_lookup)
 
 
 def _rotate() -> str:

@@ -20,7 +20,15 @@ class Migration(migrations.Migration):
         ("accounts", "0002_initial"),
     ]
 
+    # Reversible on a database with rows: the clear columns are first made nullable (and
+    # not unique), so that going back re-adds them empty, `unseal` fills them, and the reverse
+    # of the first operations restores NOT NULL (and UNIQUE).
     operations = [
+        migrations.AlterField(
+            model_name="user",
+            name="mobile",
+            field=models.CharField(blank=True, max_length=11, null=True, verbose_name="手机号"),
+        ),
         migrations.AddField(
             model_name="user",
             name="mobile_enc",

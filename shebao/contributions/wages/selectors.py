@@ -196,7 +196,7 @@ def blockers(unit: Unit, id_numbers, *, exclude_filing=None) -> dict[str, str]:
     in one query. Another unit's filing is not named."""
     by_lookup = {h: number for number in id_numbers for h in FilingRow.id_number.lookups(number)}
     rows = FilingRow.objects.filter(id_number_lookup__in=list(by_lookup), is_open=True)
-    rows = rows.select_related("filing").defer("id_number_enc", "payload")
+    rows = rows.select_related("filing").defer("id_number_enc", "id_number_lookup", "payload")
     if exclude_filing is not None:
         rows = rows.exclude(filing=exclude_filing)
     found = {}
@@ -214,7 +214,9 @@ def blockers(unit: Unit, id_numbers, *, exclude_filing=None) -> dict[str, str]:
 def stale_rows(filing: Filing) -> list[FilingRow]:
     """Rows of a draft whose person is no longer on the unit's open roster."""
     unit = Unit.objects.get(pk=filing.unit_id)
-    rows = list(filing.rows.all().only("id", "person_id", "name", "id_number_enc"))
+    rows = list(
+        filing.rows.all().only("id", "person_id", "name", "id_number_enc", "id_number_lookup")
+    )
     roster = roster_ids(unit, filing.rows.values("person_id"))
     return [r for r in rows if r.person_id not in roster]
 
@@ -365,7 +367,9 @@ def annual_template(actor, *, serial_no: str = "") -> tuple[Unit, list[list[str]
     unit = wage_unit(actor, action="wage.view")
     filing = access_unit_filing(actor, serial_no=serial_no, kind=ANNUAL) if serial_no else None
     persons = list(
-        unit_roster(actor).only("pk", "person_no", "name", "id_number_enc", "id_number_masked")
+        unit_roster(actor).only(
+            "pk", "person_no", "name", "id_number_enc", "id_number_lookup", "id_number_masked"
+        )
     )
     latest = latest_bases(unit, [p.pk for p in persons])
     draft = {}

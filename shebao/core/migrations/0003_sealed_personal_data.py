@@ -24,7 +24,20 @@ class Migration(migrations.Migration):
         ("core", "0002_region_current_period"),
     ]
 
+    # Reversible on a database with rows: the clear columns are first made nullable (and
+    # not unique), so that going back re-adds them empty, `unseal` fills them, and the reverse
+    # of the first operations restores NOT NULL (and UNIQUE).
     operations = [
+        migrations.AlterField(
+            model_name="smsmessage",
+            name="mobile",
+            field=models.CharField(db_index=True, max_length=11, null=True, verbose_name="手机号"),
+        ),
+        migrations.AlterField(
+            model_name="verificationcode",
+            name="mobile",
+            field=models.CharField(max_length=11, null=True, verbose_name="手机号"),
+        ),
         migrations.AddField(
             model_name="smsmessage",
             name="mobile_enc",

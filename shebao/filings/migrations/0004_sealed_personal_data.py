@@ -10,14 +10,16 @@ ROW = [("id_number", crypto.ID, "filings.filingrow.id_number", ("enc", "lookup",
 
 
 def seal(apps, schema_editor):
-    # The payloads are read back (clear values pass through) and written sealed.
+    # The payloads are still plain JSON fields here: they are sealed explicitly (and opened
+    # explicitly on the way back); the field becomes a SealedJSONField after this step.
     crypto.migrate_rows(apps.get_model("filings", "Filing"), FILING, json_fields=["payload"])
     crypto.migrate_rows(apps.get_model("filings", "FilingRow"), ROW, json_fields=["payload"])
 
 
 def unseal(apps, schema_editor):
-    crypto.migrate_rows(apps.get_model("filings", "Filing"), FILING, reverse=True)
-    crypto.migrate_rows(apps.get_model("filings", "FilingRow"), ROW, reverse=True)
+    kw = {"json_fields": ["payload"], "reverse": True}
+    crypto.migrate_rows(apps.get_model("filings", "Filing"), FILING, **kw)
+    crypto.migrate_rows(apps.get_model("filings", "FilingRow"), ROW, **kw)
 
 
 class Migration(migrations.Migration):
@@ -26,7 +28,20 @@ class Migration(migrations.Migration):
         ("registry", "0005_sealed_personal_data"),
     ]
 
+    # Reversible on a database with rows: the clear columns are first made nullable (and
+    # not unique), so that going back re-adds them empty, `unseal` fills them, and the reverse
+    # of the first operations restores NOT NULL (and UNIQUE).
     operations = [
+        migrations.AlterField(
+            model_name="filing",
+            name="contact_mobile",
+            field=models.CharField(blank=True, max_length=11, null=True, verbose_name="联系手机"),
+        ),
+        migrations.AlterField(
+            model_name="filingrow",
+            name="id_number",
+            field=models.CharField(max_length=32, null=True, verbose_name="证件号码"),
+        ),
         migrations.AddField(
             model_name="filing",
             name="contact_mobile_enc",
@@ -58,6 +73,7 @@ class Migration(migrations.Migration):
                 blank=True, default="", editable=False, max_length=32, verbose_name="证件号码"
             ),
         ),
+        migrations.RunPython(seal, unseal),
         migrations.AlterField(
             model_name="filing",
             name="payload",
@@ -68,7 +84,6 @@ class Migration(migrations.Migration):
             name="payload",
             field=shebao.core.crypto.SealedJSONField(default=dict, verbose_name="内容"),
         ),
-        migrations.RunPython(seal, unseal),
         migrations.RemoveConstraint(
             model_name="filingrow",
             name="one_open_filing_per_person",

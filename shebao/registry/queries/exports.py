@@ -11,7 +11,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from shebao.core.audit import PERSON_VIEW_FULL, audit_person_views, audit_record
-from shebao.core.crypto import decrypt
 from shebao.core.excel import build_xlsx
 from shebao.core.periods import Period
 from shebao.registry.models import Enrolment, Person
@@ -45,12 +44,18 @@ def _full_ids(actor, f: RosterFilter) -> tuple[dict[str, str], list[tuple[int, s
     rows = (
         roster_queryset(actor, f)
         .order_by()
-        .values_list("person_no", "person_id", "name", "id_number_masked", "person__id_number_enc")
+        .values_list(
+            "person_no",
+            "person_id",
+            "name",
+            "id_number_masked",
+            "person__id_number_enc",
+            "person__id_number_lookup",
+        )
     )
-    context = Person.id_number.context
     full_ids, persons = {}, []
-    for no, pk, name, masked, token in rows:
-        full_ids[no] = decrypt(token, context=context)
+    for no, pk, name, masked, token, lookup in rows:
+        full_ids[no] = Person.id_number.open(token, lookup)
         persons.append((pk, f"{name}（{masked}）"))
     return full_ids, persons
 

@@ -435,7 +435,14 @@ def additions_queryset(actor, period: Period) -> QuerySet[Person]:
             back_pay=Max(Case(When(enrolments__back_pay=True, then=1), default=0)),
         )
         .only(
-            "person_no", "name", "id_type", "id_number_enc", "id_number_masked", "sex", "birth_date"
+            "person_no",
+            "name",
+            "id_type",
+            "id_number_enc",
+            "id_number_lookup",
+            "id_number_masked",
+            "sex",
+            "birth_date",
         )
         .order_by("person_no")
     )

@@ -1,8 +1,8 @@
 """The unit hall's query pages (seed 004): roster (参保职工名单) with search, filters, sorting,
 paging and Excel export; one person's enrolment history; the enrolment list (增员表) export.
 
-A search may be an ID number, so it is always sent by POST and kept in the session; the
-redirect and every link carry only the filter, sort and page parameters."""
+A search may be an ID number, so it is always sent by POST and kept in the session, encrypted;
+the redirect and every link carry only the filter, sort and page parameters."""
 
 from html import escape
 from urllib.parse import quote, urlencode
@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
+from shebao.core import crypto
 from shebao.core.excel import xlsx_response
 from shebao.registry.queries import exports
 from shebao.registry.queries import selectors as queries
@@ -27,6 +28,7 @@ from shebao.web.decorators import hall_required
 from shebao.web.forms import add_service_errors, mark_invalid
 
 SEARCH_SESSION_KEY = "roster_search"
+SEARCH_CONTEXT = "session.roster_search"  # associated data of the encrypted search term
 _PERSON_NO_SLOT = "0person0"  # stands for the person number in the reversed detail URL
 PARAMS_SESSION_KEY = "roster_params"  # filter and sort of the last roster page, for 返回
 SORT_COLUMNS = [  # (label, sort key) of the sortable headers
@@ -54,9 +56,18 @@ def _roster_url(params: dict, url: str | None = None) -> str:
     return f"{url}?{urlencode(params)}" if params else url
 
 
+def _stored_search(request) -> str:
+    """The search kept in the session, stored encrypted (it may be an ID number, and the session
+    table is not encrypted); a value that does not decrypt (an older session) is no search."""
+    try:
+        return crypto.decrypt(request.session.get(SEARCH_SESSION_KEY, ""), context=SEARCH_CONTEXT)
+    except crypto.DecryptionError:
+        return ""
+
+
 def _current_filter(request, data: dict) -> queries.RosterFilter:
     return queries.RosterFilter(
-        search=queries.RosterSearch.parse(request.session.get(SEARCH_SESSION_KEY, "")),
+        search=queries.RosterSearch.parse(_stored_search(request)),
         insurance_type=data.get("insurance_type") or "",
         status=data.get("status") or "",
         sort=data.get("sort") or queries.DEFAULT_SORT,
@@ -71,7 +82,8 @@ def _search_posted(request):
     form = RosterSearchForm(request.POST)
     if not form.is_valid():
         return None, form
-    request.session[SEARCH_SESSION_KEY] = form.cleaned_data["q"].strip()
+    term = form.cleaned_data["q"].strip()
+    request.session[SEARCH_SESSION_KEY] = crypto.encrypt(term, context=SEARCH_CONTEXT)
     return redirect(_roster_url(_filter_params(form.cleaned_data))), form
 
 

@@ -112,6 +112,18 @@ def test_id_search_is_posted_and_never_in_a_url(admin_client, people):
         assert target.id_number[-6:] not in link
 
 
+def test_an_id_search_is_not_kept_in_clear_in_the_session_table(admin_client, people):
+    from django.contrib.sessions.models import Session
+
+    target = people[1]
+    admin_client.post(URL, {"q": target.id_number})
+    assert person_nos(admin_client.get(URL)) == [target.person_no]  # read back from the session
+    stored = Session.objects.get(session_key=admin_client.session.session_key)
+    assert target.id_number not in stored.session_data
+    decoded = repr(stored.get_decoded())
+    assert target.id_number not in decoded and target.id_number[-6:] not in decoded
+
+
 def test_id_search_accepts_lower_case_x_and_surrounding_spaces(admin_client, unit_a, person):
     enrol(person, unit_a)  # 11010519491231002X
     r = admin_client.post(URL, {"q": " 11010519491231002x "}, follow=True)
