@@ -8,7 +8,7 @@ from shebao.accounts.models import UnitOnlineRegistration, User
 from shebao.accounts.services import operator_internal_username
 from shebao.core.ids import make_resident_id, make_uscc
 from shebao.core.models import Region
-from shebao.registry.models import Affiliation, UnitType
+from shebao.registry.models import Affiliation, RosterEntry, UnitType
 from shebao.registry.services import unit_create
 
 PASSWORD = "Passw0rd!x"
@@ -87,3 +87,23 @@ def make_operator(unit, account: str, kinds=(), *, mobile: str = "13600000000") 
     user.set_password(PASSWORD)
     user.save()
     return user
+
+
+def make_roster_entry(unit, person) -> RosterEntry:
+    """An open roster row written directly (no enrolment behind it): for tests of the stored
+    columns (the lookup and masked ID copied from the person), not of the roster's refresh."""
+    return RosterEntry.objects.create(
+        unit=unit,
+        person=person,
+        person_no=person.person_no,
+        name=person.name,
+        id_number_lookup=person.id_number_lookup,
+        id_number_masked=person.id_number_masked,
+        sex=person.sex,
+        is_open=True,
+        type_mask=1,
+        active_mask=1,
+        suspended_mask=0,
+        start_period=202501,
+        wage=5000,
+    )

@@ -11,6 +11,7 @@ from shebao.core.models import SmsMessage, VerificationCode
 from shebao.core.verification import verification_code_send
 from shebao.filings.models import Filing, FilingKind, FilingRow
 from shebao.registry.models import Person, RosterEntry, Unit
+from tests.factories import make_roster_entry
 
 ID_NUMBER = "11010519491231002X"
 MOBILE = "13800000001"
@@ -59,21 +60,7 @@ def _rows(person, unit, admin):
     FilingRow.objects.create(
         filing=filing, person=person, id_number=ID_NUMBER, name="张晓红", payload={"mobile": MOBILE}
     )
-    RosterEntry.objects.create(
-        unit=unit,
-        person=person,
-        person_no=person.person_no,
-        name=person.name,
-        id_number_lookup=person.id_number_lookup,
-        id_number_masked=person.id_number_masked,
-        sex=person.sex,
-        is_open=True,
-        type_mask=1,
-        active_mask=1,
-        suspended_mask=0,
-        start_period=202501,
-        wage=5000,
-    )
+    make_roster_entry(unit, person)
     verification_code_send(mobile=MOBILE, purpose="login")
     return filing
 

@@ -16,6 +16,7 @@ from shebao.core.models import SmsMessage, VerificationCode
 from shebao.core.verification import verification_code_send
 from shebao.filings.models import Filing, FilingKind, FilingRow
 from shebao.registry.models import Person
+from tests.factories import make_roster_entry
 
 ID_NUMBER = "11010519491231002X"
 MOBILE = "13800000001"
@@ -138,21 +139,7 @@ def test_rotating_the_field_key_keeps_every_row_readable(person, unit_a, admin_a
 def test_rotating_the_lookup_key_rehashes_and_search_still_works(person, unit_a):
     from shebao.registry.models import RosterEntry
 
-    RosterEntry.objects.create(
-        unit=unit_a,
-        person=person,
-        person_no=person.person_no,
-        name=person.name,
-        id_number_lookup=person.id_number_lookup,
-        id_number_masked=person.id_number_masked,
-        sex=person.sex,
-        is_open=True,
-        type_mask=1,
-        active_mask=1,
-        suspended_mask=0,
-        start_period=202501,
-        wage=5000,
-    )
+    make_roster_entry(unit_a, person)
     ring = {"1": base64.b64encode(crypto.lookup_keys()[0]["1"]).decode(), "2": NEW_LOOKUP_KEY}
     with override_settings(SHEBAO_LOOKUP_KEYS=ring, SHEBAO_LOOKUP_KEY_CURRENT="2"):
         assert person_by_id_number(ID_NUMBER) == person  # found under the old version
