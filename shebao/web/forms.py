@@ -18,13 +18,16 @@ class StyledFormMixin:
                 css = "form-control"
             widget.attrs["class"] = (widget.attrs.get("class", "") + " " + css).strip()
 
-    def full_clean(self):
-        super().full_clean()
-        for name in self.errors:
+    def add_error(self, field, error):
+        """Every error on a field outlines it in red, whenever it is added: while validating,
+        or afterwards from a service (then Bootstrap would otherwise hide its message)."""
+        super().add_error(field, error)
+        for name in self._errors or ():
             if name in self.fields:
-                widget = self.fields[name].widget
-                widget.attrs["class"] = widget.attrs.get("class", "") + " is-invalid"
-                widget.attrs["aria-invalid"] = "true"
+                attrs = self.fields[name].widget.attrs
+                if "is-invalid" not in attrs.get("class", "").split():
+                    attrs["class"] = (attrs.get("class", "") + " is-invalid").strip()
+                attrs["aria-invalid"] = "true"
 
 
 class StyledForm(StyledFormMixin, forms.Form):
@@ -36,26 +39,8 @@ def add_service_errors(form: forms.Form, error) -> None:
     if hasattr(error, "error_dict"):
         for field, errors in error.error_dict.items():
             target = field if field in form.fields else None
-            if target is not None:
-                attrs = form.fields[target].widget.attrs
-                if "is-invalid" not in attrs.get("class", ""):
-                    attrs["class"] = attrs.get("class", "") + " is-invalid"
-                attrs["aria-invalid"] = "true"
             for e in errors:
                 form.add_error(target, e.message % e.params if e.params else e.message)
     else:
         for message in error.messages:
             form.add_error(None, message)
-
-
-def mark_invalid(*forms_) -> None:
-    """Errors added after validation (the services' ones) get the red outline too."""
-    for form in forms_:
-        if form is None:
-            continue
-        for name in form.errors:
-            if name in form.fields:
-                attrs = form.fields[name].widget.attrs
-                if "is-invalid" not in attrs.get("class", ""):
-                    attrs["class"] = (attrs.get("class", "") + " is-invalid").strip()
-                    attrs["aria-invalid"] = "true"

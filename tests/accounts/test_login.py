@@ -1,6 +1,8 @@
 """Sign-in through the real views (password, then SMS code or TOTP), lockout, hall access,
 sign-out and the security settings behind them."""
 
+import re
+
 import pyotp
 import pytest
 from django.conf import settings
@@ -99,6 +101,9 @@ def test_wrong_sms_code_does_not_sign_in(client, admin_a):
 
     assert response.status_code == 200
     assert "验证码错误，还可尝试 4 次" in response.content.decode()
+    # shown: the field is outlined (Bootstrap hides the feedback of a field that is not)
+    code_input = re.search(r'<input[^>]*name="code"[^>]*>', response.content.decode()).group()
+    assert "is-invalid" in code_input
     assert signed_in_user_id(client) is None
     assert client.get("/unit/")["Location"] == "/accounts/unit/login/"
 

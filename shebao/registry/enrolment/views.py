@@ -20,7 +20,7 @@ from shebao.registry.enrolment.forms import (
     enrolment_initial,
 )
 from shebao.web.decorators import hall_required
-from shebao.web.forms import add_service_errors, mark_invalid
+from shebao.web.forms import add_service_errors
 
 PAGES = {
     FilingKind.ENROLMENT: {
@@ -147,7 +147,6 @@ def enrolment_page(request, kind: str, serial_no: str | None = None):
                 "可继续添加人员，或提交业务",
             )
             return redirect("unit:filing", serial_no=saved.serial_no)
-    mark_invalid(lookup_form, form)
     context = {"kind": kind, "page": PAGES[kind], "filing": page.filing, "rows": page.rows}
     context |= {"lookup_form": lookup_form, "lookup": lookup, "form": form, "unit": page.unit}
     context["current_period"] = page.current_period
@@ -171,7 +170,6 @@ def enrolment_row(request, kind: str, serial_no: str, row_id: int):
         if posted and _save(request, form, page, id_number=row.id_number, row_id=row.pk):
             messages.success(request, f"已保存 {row.name} 的修改")
             return redirect("unit:filing", serial_no=serial_no)
-    mark_invalid(form)
     context = {"kind": kind, "page": PAGES[kind], "filing": page.filing, "row": row}
     context |= {"masked_id": row.id_number_masked, "lookup": lookup, "form": form}
     context["current_period"] = page.current_period
@@ -226,7 +224,6 @@ def stop_page(request, kind: str, serial_no: str | None = None):
         selected = [int(p) for p in request.POST.getlist("person") if p.isdigit()]
         if (response := _save_stop(request, form, page, selected)) is not None:
             return response
-    mark_invalid(form)
     roster, entries = selectors.stop_roster_entries(
         request.user,
         unit=page.unit,

@@ -25,7 +25,7 @@ from shebao.registry.queries.forms import (
     filters_from_query,
 )
 from shebao.web.decorators import hall_required
-from shebao.web.forms import add_service_errors, mark_invalid
+from shebao.web.forms import add_service_errors
 
 SEARCH_SESSION_KEY = "roster_search"
 SEARCH_CONTEXT = "session.roster_search"  # associated data of the encrypted search term
@@ -230,7 +230,6 @@ def roster_additions(request):
                 )
             except ValidationError as e:
                 add_service_errors(form, e)
-                mark_invalid(form)
             else:
                 return xlsx_response(f"增员表_{request.user.unit.unit_no}_{period}.xlsx", content)
     else:

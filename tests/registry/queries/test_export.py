@@ -199,5 +199,5 @@ def test_bad_period_is_answered_next_to_the_field(admin_client, additions, perio
     assert r.status_code == 200
     html = r.content.decode()
     assert message in html
-    assert 'class="invalid-feedback"' in html and "is-invalid" in html
+    assert 'class="invalid-feedback d-block"' in html and "is-invalid" in html
     assert not AuditEntry.objects.filter(action__startswith="roster_additions").exists()
