@@ -387,8 +387,9 @@ def normalize_text(
     formula_guard: bool = True,
 ) -> str:
     """One line of free text: trimmed, inner whitespace collapsed to single spaces, no control
-    or invisible characters, at most ``max_length`` characters; with ``formula_guard`` (text that
-    lands in exports) no leading ``= + - @``. Blank gives "" unless ``required``."""
+    or invisible characters or markup (``<`` ``>``), at most ``max_length`` characters; with
+    ``formula_guard`` (text that lands in exports) no leading ``= + - @``. Blank gives "" unless
+    ``required``."""
     text = ("" if value is None else str(value)).strip()
     if any(_is_hidden(ch) for ch in text):
         raise _invalid(f"{what}不能包含控制字符或不可见字符")
@@ -401,6 +402,8 @@ def normalize_text(
         raise _invalid(f"{what}不能超过{max_length}个字")
     if formula_guard and text[0] in FORMULA_CHARS:
         raise _invalid(f"{what}不能以 =、+、-、@ 开头")
+    if "<" in text or ">" in text:  # no address or unit name holds markup (《》 are fine)
+        raise _invalid(f"{what}不能包含 <、> 等符号")
     return text
 
 

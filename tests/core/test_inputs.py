@@ -329,6 +329,11 @@ def test_unit_name_and_screen_only_text():
     assert normalize_unit_name(" 测试有限公司 ") == "测试有限公司"
     assert message(normalize_unit_name, "长" * 101) == "单位名称不能超过100个字"
     assert message(normalize_unit_name, "@公司") == "单位名称不能以 =、+、-、@ 开头"
+    assert message(normalize_unit_name, "<script>alert(1)</script>公司") == (
+        "单位名称不能包含 <、> 等符号"
+    )
+    assert normalize_unit_name("《测试》杂志社") == "《测试》杂志社"
+    assert message(normalize_address, "建国路<b>1</b>号") == "地址不能包含 <、> 等符号"
     assert normalize_text("-1 说明", what="说明", max_length=20, formula_guard=False) == "-1 说明"
 
 
