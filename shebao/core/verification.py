@@ -9,6 +9,7 @@ caller's `transaction.atomic()` block: a failed try must count even when the cal
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import timedelta
 
@@ -36,6 +37,23 @@ PURPOSES = {
     "person_signup": "个人注册",
     "password_reset": "找回密码",
 }
+
+# A code inside an SMS text: a run of 4–8 digits standing alone (not a serial number's part).
+_CODE_RE = re.compile(r"(?<![0-9])[0-9]{4,8}(?![0-9])")
+CODE_MASK = "******"
+
+
+def purpose_label(purpose: str) -> str:
+    """The Chinese name of an SMS or code purpose, else the code itself."""
+    return PURPOSES.get(purpose, purpose)
+
+
+def mask_sms_code(text: str) -> str:
+    """An SMS text with any verification code in it masked (exports never show a usable code):
+    the standalone 4–8 digit runs of a message that carries a 验证码; notifications (a returned
+    registration's serial number…) are left as they are."""
+    text = text or ""
+    return _CODE_RE.sub(CODE_MASK, text) if "验证码" in text else text
 
 
 SENDS_CAPPED = "该手机号今日获取验证码次数已达上限，请明日再试"

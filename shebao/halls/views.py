@@ -48,7 +48,9 @@ def staff_home(request):
 def audit_log(request):
     form = AuditFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    qs = core_selectors.audit_entries(request.user, **filters).select_related("region")
+    qs = core_selectors.audit_entries(request.user, **filters).select_related(
+        "region", "actor__unit"
+    )
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -3,7 +3,9 @@ before it is stored, rows are append-only, staff see their own regions' entries,
 office's list pages cost the same number of queries whatever the number of rows."""
 
 import json
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -11,6 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+import shebao
+from shebao.core import audit
 from shebao.core.audit import audit_record, mask_text
 from shebao.core.models import AuditEntry, Region
 from shebao.filings.models import Filing, FilingKind, FilingState
@@ -300,3 +304,43 @@ def test_actor_label_is_masked_even_when_the_user_leaks(person_user, monkeypatch
     entry = audit_record(actor=person_user, action="test.guard")
     entry = AuditEntry.objects.get(pk=entry.pk)
     assert entry.actor_label == f"泄露 {MASKED_ID} {MASKED_MOBILE}"
+
+
+# --- labels -------------------------------------------------------------------------------------
+
+_STATIC_ACTION = re.compile(
+    r"""action=["']([a-z_.]+)["']|[A-Z_]*ACTION[A-Z_]* = ["']([a-z_.]+)["']"""
+)
+
+
+def _static_action_codes() -> set[str]:
+    root = Path(shebao.__file__).parent
+    found = set()
+    for path in root.rglob("*.py"):
+        for match in _STATIC_ACTION.finditer(path.read_text(encoding="utf-8")):
+            found.add(match.group(1) or match.group(2))
+    return found
+
+
+def test_every_action_code_written_by_the_code_base_has_a_label():
+    kinds = [k.value for k in FilingKind]
+    codes = _static_action_codes() | {"person.view", "person.view_full", "person.export"}
+    assert {"login", "logout", "registration.legal_rep_id_reveal", "backpay.late_fee"} <= codes
+    # The codes built from a kind (f"filing.create.{kind}", f"{kind}.lookup"…) or a factor.
+    codes |= {f"{family}.{kind}" for family in audit.ACTION_FAMILY_LABELS for kind in kinds}
+    codes |= {f"{kind}.{verb}" for kind in kinds for verb in audit.ACTION_VERB_LABELS}
+    codes |= {"login.sms", "login.totp"}
+    unlabelled = sorted(c for c in codes if audit.action_label(c) == c)
+    assert unlabelled == []
+    assert audit.action_label("enrolment.lookup") == "人员参保·查询人员"
+    assert audit.action_label("filing.create.unit_registration") == "新建申报（单位首次参保登记）"
+    assert audit.action_label("registration.legal_rep_id_reveal") == "完整显示法定代表人证件号码"
+    assert audit.action_label("no.such") == "no.such"
+
+
+def test_sms_purposes_have_labels():
+    from shebao.core.verification import PURPOSES, purpose_label
+
+    assert purpose_label("login") == "登录"
+    assert all(purpose_label(p) != p for p in PURPOSES)
+    assert purpose_label("other") == "other"

@@ -42,3 +42,19 @@ def test_the_audit_log_shows_the_staffs_regions_and_filters(staff_bj, region_bj,
 
 def test_the_audit_log_is_for_staff_only(admin_a):
     assert signed_in(admin_a).get("/staff/audit/").status_code == 403
+
+
+def test_the_audit_log_names_actions_operator_units_and_reasons(admin_a, staff_bj, region_bj):
+    audit_record(actor=admin_a, action="enrolment.lookup", region=region_bj)
+    audit_record(
+        actor=staff_bj,
+        action="registration.legal_rep_id_reveal",
+        region=region_bj,
+        detail={"reason": "核对证件影像"},
+    )
+
+    html = signed_in(staff_bj).get("/staff/audit/").content.decode()
+
+    assert "人员参保·查询人员" in html and "完整显示法定代表人证件号码" in html
+    assert f"{admin_a.unit.unit_no} {admin_a.unit.name}" in html
+    assert "<th>事由</th>" in html and "核对证件影像" in html

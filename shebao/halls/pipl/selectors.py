@@ -25,10 +25,11 @@ from shebao.contributions.models import (
     Settlement,
     WageBase,
 )
-from shebao.core.audit import PERSON_VIEW, PERSON_VIEW_FULL, mask_text
+from shebao.core.audit import action_label, audit_actor_display, audit_reason, mask_text
 from shebao.core.ids import mask_mobile
 from shebao.core.inputs import search_id_number
 from shebao.core.models import AuditEntry, SmsMessage, VerificationCode
+from shebao.core.verification import mask_sms_code, purpose_label
 from shebao.filings.models import Filing, FilingMaterial, FilingRow
 from shebao.registry import access
 from shebao.registry.changes.selectors import (
@@ -268,15 +269,15 @@ ASSESSMENT_COLUMNS: list[Column] = [
 SMS_COLUMNS: list[Column] = [
     ("时间", _attr("created_at")),
     ("手机号", lambda m: mask_mobile(m.mobile)),
-    ("用途", _attr("purpose")),
-    ("内容", lambda m: mask_text(m.text)),
+    ("用途", lambda m: purpose_label(m.purpose)),
+    ("内容", lambda m: mask_text(mask_sms_code(m.text))),
     ("已发送", _attr("delivered")),
 ]
 
 CODE_COLUMNS: list[Column] = [
     ("发送时间", _attr("created_at")),
     ("手机号", lambda c: mask_mobile(c.mobile)),
-    ("用途", _attr("purpose")),
+    ("用途", lambda c: purpose_label(c.purpose)),
     ("有效期至", _attr("expires_at")),
     ("使用时间", _attr("used_at")),
     ("错误次数", _attr("failed_attempts")),
@@ -295,8 +296,9 @@ MATERIAL_COLUMNS: list[Column] = [
 
 ACCESS_COLUMNS: list[Column] = [
     ("时间", _attr("at")),
-    ("操作人", _attr("actor_label")),
-    ("操作", lambda e: ACTION_LABELS.get(e.action, e.action)),
+    ("操作人", audit_actor_display),
+    ("操作", lambda e: action_label(e.action)),
+    ("事由", audit_reason),
     ("途径", lambda e: (e.detail or {}).get("via", "")),
     ("业务流水号", lambda e: (e.detail or {}).get("serial_no", "")),
     ("导出", lambda e: EXPORT_LABELS.get((e.detail or {}).get("export", ""), "")),
@@ -305,13 +307,6 @@ ACCESS_COLUMNS: list[Column] = [
     ("统筹区", _related("region", "name")),
     ("操作代码", _attr("action")),
 ]
-
-ACTION_LABELS = {
-    PERSON_VIEW: "查看人员信息",
-    PERSON_VIEW_FULL: "完整显示证件号码",
-    EXPORT_ACTION: "导出个人信息",
-    "login": "登录",
-}
 
 # The exports that record the persons they list (detail "export").
 EXPORT_LABELS = {
@@ -362,7 +357,11 @@ def access_entries(person: Person, account: User | None):
     targets = Q(object_type="person", object_id=str(person.pk))
     if account is not None:
         targets |= Q(object_type="user", object_id=str(account.pk))
-    return AuditEntry.objects.filter(targets).select_related("region").order_by("at", "id")
+    return (
+        AuditEntry.objects.filter(targets)
+        .select_related("region", "actor__unit")
+        .order_by("at", "id")
+    )
 
 
 def person_data_sheets(person: Person) -> list[Sheet]:

@@ -2,14 +2,16 @@
 others are refused with nothing exported; every export and every display is recorded."""
 
 import io
+import re
 
 import pytest
 from django.test import Client
 from python_calamine import CalamineWorkbook
 
 from shebao.accounts.models import User
-from shebao.core.models import AuditEntry
-from shebao.core.verification import verification_code_send
+from shebao.core.audit import audit_record
+from shebao.core.models import AuditEntry, SmsMessage
+from shebao.core.verification import mask_sms_code, verification_code_send
 from shebao.filings.materials import check_material
 from shebao.filings.models import FilingMaterial
 from shebao.halls.pipl.selectors import NOT_FOUND
@@ -104,7 +106,8 @@ def test_access_list_shows_prior_views_by_the_unit_and_staff(
     unit_views = [r for r in by if r["途径"] == "单位网厅·参保职工详情"]
     assert len(unit_views) == 1
     assert unit_views[0]["操作"] == "查看人员信息"
-    assert unit_views[0]["操作人"] == admin_a.audit_label()
+    unit = admin_a.unit
+    assert unit_views[0]["操作人"] == f"{admin_a.audit_label()}·{unit.unit_no} {unit.name}"
     assert unit_views[0]["IP"] == "127.0.0.1"
     review = [r for r in by if r["途径"] == "经办后台·业务审核"]
     assert review and review[0]["业务流水号"] == filing.serial_no
@@ -139,6 +142,42 @@ def test_the_persons_sms_and_codes_are_listed_masked(staff_bj, person, person_us
     assert "13800000001" not in " ".join(cells(sheets["短信"]))
     account = dict(map(tuple, sheets["网厅账户"][1:]))
     assert account["账户"] == "pperson"
+
+
+def test_sms_codes_are_masked_and_purposes_named(staff_bj, person, person_user, region_bj):
+    enrol(person, None, types=("110",), region=region_bj)
+    verification_code_send(mobile=person.mobile, purpose="login")
+    sent = SmsMessage.objects.filter(purpose="login").get()
+    code = re.search(r"验证码 ([0-9]{6})", sent.text).group(1)
+
+    _, content = person_data_export(actor=staff_bj, person_no=person.person_no)
+
+    sheets = sheets_of(content)
+    sms = [dict(zip(sheets["短信"][0], row, strict=True)) for row in sheets["短信"][1:]]
+    assert code not in " ".join(cells(sheets["短信"]))
+    assert sms[-1]["用途"] == "登录" and "验证码 ******" in sms[-1]["内容"]
+    codes = sheets["短信验证码"]
+    assert dict(zip(codes[0], codes[-1], strict=True))["用途"] == "登录"
+
+
+def test_a_notification_sms_keeps_its_serial_number():
+    text = "【社保网厅】您的单位参保登记申请（流水号 20261204000001）已被退回：材料不清。"
+    assert mask_sms_code(text) == text
+    assert mask_sms_code("验证码 123456，10分钟内有效") == "验证码 ******，10分钟内有效"
+
+
+def test_access_list_names_actions_in_chinese_with_the_reason(admin_a, staff_bj, worker):
+    audit_record(
+        actor=admin_a, action="enrolment.lookup", obj=worker, detail={"reason": "核对证件影像"}
+    )
+
+    rows = access_rows(staff_bj, worker)
+
+    lookup = next(r for r in rows if r["操作代码"] == "enrolment.lookup")
+    assert lookup["操作"] == "人员参保·查询人员"
+    assert lookup["事由"] == "核对证件影像"
+    assert lookup["操作人"].endswith(f"·{admin_a.unit.unit_no} {admin_a.unit.name}")
+    assert all(r["操作"] != r["操作代码"] for r in rows)
 
 
 def test_staff_of_another_region_get_404_and_nothing_is_exported(staff_sh, worker):
@@ -204,7 +243,7 @@ def test_a_full_roster_export_is_in_each_listed_persons_access_list(
         assert len(full) == 1
         assert full[0]["途径"] == "单位网厅·参保职工名单完整导出"
         assert full[0]["导出"] == "参保职工名单（完整证件号码）"
-        assert full[0]["操作人"] == admin_a.audit_label()
+        assert full[0]["操作人"].startswith(admin_a.audit_label())
         assert full[0]["统筹区"] == worker.enrolments.first().region.name
 
 
