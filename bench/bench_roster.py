@@ -371,6 +371,13 @@ def setup_main() -> None:
         from shebao.registry.queries.views import SEARCH_SESSION_KEY as search_key
     except ImportError:
         search_key = ROSTER_SEARCH_SESSION_KEY
+    try:  # kept encrypted in the session since issue 11, as the page's POST stores it
+        from shebao.core.crypto import encrypt
+        from shebao.registry.queries.views import SEARCH_CONTEXT
+
+        stored_search = encrypt(SEARCH, context=SEARCH_CONTEXT)
+    except ImportError:
+        stored_search = SEARCH
     store_class = import_module(settings.SESSION_ENGINE).SessionStore
     session_keys = []
     for _ in range(SESSIONS):
@@ -378,7 +385,7 @@ def setup_main() -> None:
         session["_auth_user_id"] = str(user.pk)
         session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
         session["_auth_user_hash"] = user.get_session_auth_hash()
-        session[search_key] = SEARCH  # as the roster's POSTed search leaves it
+        session[search_key] = stored_search  # as the roster's POSTed search leaves it
         session.create()
         session_keys.append(session.session_key)
 
