@@ -88,9 +88,9 @@ def test_calculator_agrees_with_the_api(transactional_db, live_server, page, reg
     page.get_by_role("button", name="试算").click()
     wage = page.get_by_label("缴费工资（元/月）")
     expect(wage).to_have_attribute("aria-invalid", "true")
-    expect(wage.locator("xpath=following-sibling::div[@class='invalid-feedback']")).to_have_text(
-        "缴费工资不能为负数"
-    )
+    expect(
+        wage.locator("xpath=following-sibling::div[contains(@class, 'invalid-feedback')]")
+    ).to_have_text("缴费工资不能为负数")
     expect(page.locator(".invalid-feedback").filter(has_text="缴费工资不能为负数")).to_be_visible()
     expect(page.locator("#calculator-result")).to_have_count(0)
     expect(page.get_by_role("alert")).to_contain_text("请按提示修改后重新试算")
