@@ -25,7 +25,7 @@ from django_ratelimit import ALL
 from django_ratelimit.core import is_ratelimited
 from django_ratelimit.exceptions import Ratelimited
 
-from shebao.core.inputs import normalize_mobile, normalize_resident_layout_id
+from shebao.core.inputs import normalize_mobile, search_id_number
 from shebao.core.pseudonyms import keyed_hash
 from shebao.core.verification import CACHE_UNAVAILABLE
 
@@ -91,7 +91,7 @@ def _plain(value: str) -> str:
 # person typing their ID number or mobile in full-width digits, with spaces or a lower-case x
 # counts as one account. A value the rule refuses is keyed as typed (trimmed, upper case).
 FIELD_RULES: dict[str, Callable[[str], str]] = {
-    "id_number": normalize_resident_layout_id,
+    "id_number": search_id_number,
     "mobile": normalize_mobile,
 }
 

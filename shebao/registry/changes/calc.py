@@ -7,7 +7,6 @@ from datetime import date
 from django.core.exceptions import ValidationError
 
 from shebao.core.ids import mask_id_number, mask_mobile
-from shebao.core.inputs import normalize_mobile, normalize_person_name
 from shebao.filings.models import FilingKind
 from shebao.registry.models import Person, Unit, UnitType
 
@@ -64,16 +63,6 @@ def ensure_not_locked(person: Person) -> None:
 
 def clean_text(value) -> str:
     return " ".join(str(value or "").split())
-
-
-def clean_name(value) -> str:
-    """A person's name by the one rule (``shebao.core.inputs``)."""
-    return normalize_person_name(value)
-
-
-def clean_mobile(value) -> str:
-    """A mobile by the one rule (``shebao.core.inputs``)."""
-    return normalize_mobile(value)
 
 
 def person_snapshot(person: Person, labels: dict[str, str]) -> dict[str, str]:

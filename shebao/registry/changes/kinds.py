@@ -27,6 +27,8 @@ from shebao.core.inputs import (
     RESIDENT_LAYOUT_TYPES,
     normalize_address,
     normalize_id_number,
+    normalize_mobile,
+    normalize_person_name,
     normalize_resident_layout_id,
     normalize_unit_name,
     normalize_uscc_input,
@@ -48,8 +50,6 @@ from shebao.registry.changes.calc import (
     UNIT_KEY_LABELS,
     UNIT_KEY_MATERIALS,
     changed_keys,
-    clean_mobile,
-    clean_name,
     clean_text,
     ensure_not_locked,
     given_values,
@@ -174,7 +174,7 @@ class PersonKeyChangeHandler(_PersonChangeHandler):
         given = given_values(after, current)
         if "name" in given:
             try:
-                result["name"] = clean_name(given["name"])
+                result["name"] = normalize_person_name(given["name"])
             except ValidationError as e:
                 errors["name"] = e.messages
         if "id_number" in given:
@@ -247,7 +247,7 @@ class PersonGeneralChangeHandler(_PersonChangeHandler):
         mobile = clean_text(after.get("mobile"))
         if mobile != result["mobile"]:
             try:
-                result["mobile"] = clean_mobile(mobile)
+                result["mobile"] = normalize_mobile(mobile)
             except ValidationError as e:
                 errors["mobile"] = e.messages
             else:
@@ -389,8 +389,8 @@ class UnitGeneralChangeHandler(_UnitChangeHandler):
     duplicate_message = "本单位已有一笔单位一般信息变更正在办理，请先提交办结或退单"
 
     RULES = {
-        "contact_name": clean_name,
-        "contact_mobile": clean_mobile,
+        "contact_name": normalize_person_name,
+        "contact_mobile": normalize_mobile,
         "address": normalize_address,
     }
 
@@ -451,7 +451,7 @@ class UnitKeyChangeHandler(_UnitChangeHandler):
                         errors["uscc"] = message
         if "legal_rep_name" in given:
             try:
-                result["legal_rep_name"] = clean_name(given["legal_rep_name"])
+                result["legal_rep_name"] = normalize_person_name(given["legal_rep_name"])
             except ValidationError as e:
                 errors["legal_rep_name"] = e.messages
         if "legal_rep_id_number" in given:
