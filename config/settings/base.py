@@ -74,6 +74,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "shebao.web.context_processors.hall",
+                "shebao.web.context_processors.guide_links",
             ],
         },
     },

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
+from shebao.web.guides import guides_for
 from shebao.web.menus import PERSON_MENU, STAFF_MENU, UNIT_MENU
 
 
@@ -33,3 +34,9 @@ def hall(request):
             hall="staff", hall_name="经办后台", menu=_menu(STAFF_MENU, user, request.path)
         )
     return context
+
+
+def guide_links(request):
+    """The 业务流程说明 of the current page (web/guide_link.html), found by its URL name."""
+    match = getattr(request, "resolver_match", None)
+    return {"page_guides": guides_for(match.view_name) if match else []}

@@ -6,4 +6,7 @@ from shebao.web import views
 
 public_patterns = [
     path("csp-report/", views.csp_report, name="csp_report"),
+    path("guides/", views.guide_list, name="guides"),
+    path("guides/all/", views.guide_all, name="guides_all"),
+    path("guides/<slug:slug>/", views.guide_detail, name="guide"),
 ]

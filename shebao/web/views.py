@@ -1,10 +1,11 @@
 """The site chrome's own endpoints."""
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from shebao.web import csp
+from shebao.web import csp, guides
 from shebao.web.ratelimits import limit
 
 
@@ -19,3 +20,21 @@ def csp_report(request):
         return HttpResponse(str(refused), status=refused.status, content_type="text/plain")
     csp.log_violations(reports)
     return HttpResponse(status=204)
+
+
+def guide_list(request):
+    """业务流程说明: the list of every business's guide (public)."""
+    return render(request, "web/guides/list.html", {"groups": guides.by_hall()})
+
+
+def guide_all(request):
+    """Every guide on one page, each printed on its own sheet."""
+    return render(request, "web/guides/all.html", {"guides": guides.GUIDES})
+
+
+def guide_detail(request, slug):
+    """One business's printable guide."""
+    found = guides.guide(slug)
+    if found is None:
+        raise Http404("没有这份业务流程说明")
+    return render(request, "web/guides/detail.html", {"guide": found})

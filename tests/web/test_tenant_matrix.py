@@ -27,7 +27,8 @@ so the world stays as built):
   with a query string naming victim objects (the markers of what the query names aside, as a
   form echoes them). An attacker of another hall, or anonymous, gets 302, 403 or 404.
 - **Public pages** (``PUBLIC``, each with its reason; the Django admin's own sign-in pages,
-  sign-in, sign-up, the calculator, the API) may answer anything but 500, and must show no
+  sign-in, sign-up, the calculator, the API, the businesses' guides; ``PUBLIC_CONTENT`` for
+  those whose parameter names public content) may answer anything but 500, and must show no
   victim marker either.
 - Every request: never 500; and no business row changes (all models of the shebao apps, minus
   the bookkeeping of ``tenant_probe.BOOKKEEPING``: audit rows, SMS outbox, verification codes;
@@ -52,6 +53,7 @@ from django.test import Client, TestCase, override_settings
 from django.urls import reverse
 
 from shebao.core.ids import mask_id_number
+from shebao.web.guides import GUIDES
 from tests.web import tenant_probe as probe
 from tests.web.tenant_world import PERIOD, World, build
 
@@ -71,6 +73,8 @@ PUBLIC = {
     "web:calculator": "the public contribution calculator",
     "web:csp_report": "Content-Security-Policy violation reports from browsers (logged only)",
     "web:dev_console": "development console: 404 with SHEBAO_DEV_CONSOLE off, as in production",
+    "web:guides": "the list of the businesses' printable guides (业务流程说明)",
+    "web:guides_all": "every business's guide on one printable page",
     "api:api-root": "the API's root",
     "api:calculator": "the public calculator API",
     "api:openapi-json": "the API's schema",
@@ -97,6 +101,11 @@ PUBLIC = {
     "admin:login": "the Django admin's sign-in page",
     "admin:logout": "the Django admin's sign-out",
     "admin:jsi18n": "the Django admin's JavaScript catalogue",
+}
+
+# Public pages whose parameter names public content, not anyone's object (each with its reason).
+PUBLIC_CONTENT = {
+    "web:guide": "one business's printable guide (业务流程说明): the same text for everyone",
 }
 
 # Pages where an attacker of the page's hall acts on its own records with the generic body
@@ -173,6 +182,7 @@ PARAMS = {
     "person_no": lambda w, n: [w.persons[3 if n == "staff:person_lock_detail" else 5].person_no],
     "unit_no": lambda w, n: [w.victim_admin.unit.unit_no],
     "period": lambda w, n: [PERIOD],
+    "slug": lambda w, n: [GUIDES[0].slug],  # web:guide (public content)
     # Django admin (superusers only): any object of its model answers the same for others.
     "object_id": lambda w, n: [str(w.victim_admin.unit.pk)],
     "content_type_id": lambda w, n: ["1"],
@@ -336,7 +346,7 @@ class TenantMatrix(TestCase):
         if status >= 500:
             return [f"{where} {method}: {status}"]
         out = []
-        public = route.name in PUBLIC
+        public = route.name in PUBLIC or route.name in PUBLIC_CONTENT
         if not public and not (own_hall and not route.params) and status not in REFUSED:
             out.append(f"{where} {method}: {status}, expected one of {sorted(REFUSED)}")
         if status != 302:
@@ -396,7 +406,10 @@ def test_every_parameter_is_known():
 
 
 def test_public_pages_exist():
-    """The allow-list names only existing URLs without parameters."""
+    """The allow-list names only existing URLs without parameters; PUBLIC_CONTENT only
+    existing URLs with them."""
     routes = {r.name: r for r in probe.walk()}
     for name in PUBLIC:
         assert name in routes and not routes[name].params, name
+    for name in PUBLIC_CONTENT:
+        assert name in routes and routes[name].params, name
