@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 UNIT_HALL = "单位网厅"
 PERSON_HALL = "个人网厅"
-PUBLIC = "无需登录"
+PUBLIC = "单位登记与注册（无需登录）"
 
 # Said by every guide whose business the agency reviews (seed 002: 进行中 / 结束 / 回退).
 REVIEWED_BY_AGENCY = (
