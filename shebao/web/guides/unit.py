@@ -53,6 +53,7 @@ UNIT_GUIDES = (
             "registration:new",
             "registration:edit",
             "registration:status",
+            "registration:submit",
             "registration:reopen",
         ),
     ),
