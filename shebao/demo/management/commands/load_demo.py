@@ -1,12 +1,14 @@
 """Demo data: regions, units of several types, a few hundred insured persons with enrolments,
-one staff reviewer per region and one insured person with a login. Idempotent: a second run
-only prints the sign-in details."""
+one staff reviewer per region, and a lived-in history (``shebao/demo/history.py``): three years
+of settled and paid months, persons with a login (a worker, a retiree, a flexible worker), a unit
+in arrears and filings in every state. Idempotent: a second run only prints the sign-in details."""
 
 import os
 import random
 from datetime import date
 from decimal import Decimal as D
 
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -16,6 +18,7 @@ from shebao.contributions.models import ParameterSet, RegionPolicy
 from shebao.core.ids import make_resident_id, make_uscc
 from shebao.core.models import Region
 from shebao.core.sequences import next_person_no
+from shebao.demo import history
 from shebao.registry.models import Affiliation, Enrolment, Person, UnitType, UnitTypeDefault
 from shebao.registry.roster import roster_refresh
 from shebao.registry.services import FALLBACK_DEFAULTS, unit_create
@@ -85,6 +88,8 @@ class Command(BaseCommand):
 
     def load(self):
         rng = random.Random(20261123)
+        # One Argon2 hash for every demo account (each costs a quarter of a second).
+        self.password_hash = make_password(DEMO_PASSWORD)
         regions = {}
         for code, name, is_demo, places in REGIONS:
             regions[code], _ = Region.objects.update_or_create(
@@ -106,10 +111,11 @@ class Command(BaseCommand):
                 totp_secret=TOTP_SECRET,
                 totp_confirmed=True,
             )
-            user.set_password(DEMO_PASSWORD)
+            user.password = self.password_hash
             user.save()
             user.regions.add(regions[code])
             staff[code] = user
+        units, admins = [], {}
         for i, (code, name, unit_type, vip, n_persons, mobile) in enumerate(UNITS, start=1):
             unit = unit_create(
                 actor=staff[code],
@@ -143,13 +149,31 @@ class Command(BaseCommand):
                 mobile=mobile,
                 is_unit_admin=True,
             )
-            admin.set_password(DEMO_PASSWORD)
+            admin.password = self.password_hash
             admin.save()
             self.persons(rng, unit, n_persons)
-        # The insured person with a login (enrolled at the first unit).
-        first_unit = User.objects.get(
-            User.mobile.q("13900000001"), username__endswith=".admin"
-        ).unit
+            units.append(unit)
+            admins[unit.pk] = admin
+        self.early_retiree(units[0])
+        # The lived-in part: years of settled and paid months (shebao/demo/history.py).
+        history.earlier_parameter_sets({u.region_id for u in units})
+        logins = history.named_persons(
+            units,
+            history.history_range(min(u.region.current_period for u in units)),
+            self.password_hash,
+        )
+        arrears_unit = units[1]
+        history.run_history(units=units, staff_of=staff, logins=logins, arrears_unit=arrears_unit)
+        history.unit_filings(
+            arrears_unit,
+            admins[arrears_unit.pk],
+            staff[arrears_unit.region_id],
+            arrears_unit.region.current_period,
+        )
+
+    def early_retiree(self, unit):
+        """The first demo person (born 1949): retired in 1999 from the first unit, before any
+        record kept online; her sign-in still works."""
         id_number, name, mobile = PERSON_DEMO
         person = Person.objects.create(
             person_no=next_person_no("110000"),
@@ -164,24 +188,20 @@ class Command(BaseCommand):
         Enrolment.objects.bulk_create(
             Enrolment(
                 person=person,
-                unit=first_unit,
+                unit=unit,
                 region_id="110000",
                 insurance_type=t,
                 start_period=199201,
-                status=Enrolment.Status.ACTIVE,
-                wage_base="7162.00",
+                stop_period=199912,
+                stop_date=date(1999, 12, 31),
+                stop_reason=Enrolment.StopReason.RETIRED,
+                status=Enrolment.Status.ENDED,
+                wage_base="1200.00",
             )
-            for t in first_unit.insurance_types
+            for t in unit.insurance_types
         )
-        roster_refresh(unit_ids=[first_unit.pk], person_ids=[person.pk])
-        user = User(
-            username=f"p{person.person_no}",
-            kind=User.Kind.PERSON,
-            person=person,
-            display_name=name,
-        )
-        user.set_password(DEMO_PASSWORD)
-        user.save()
+        roster_refresh(unit_ids=[unit.pk], person_ids=[person.pk])
+        history.person_login(person, self.password_hash)
 
     def demo_parameters(self, regions):
         """Invented but plausible parameter sets for the seeds' cities (status 演示数据)."""
@@ -212,8 +232,11 @@ class Command(BaseCommand):
         areas = AREAS.get(unit.region_id, ["110101"])
         persons, enrolments = [], []
         for _ in range(n):
-            birth = date(rng.randint(1966, 2003), rng.randint(1, 12), rng.randint(1, 28))
-            id_number = make_resident_id(rng.choice(areas), birth, rng.randint(1, 999))
+            birth = date(rng.randint(1972, 1999), rng.randint(1, 12), rng.randint(1, 28))
+            order = rng.randint(1, 999)
+            if birth.year < 1977:  # a woman born then has retired (at 50 or 55): a man
+                order |= 1
+            id_number = make_resident_id(rng.choice(areas), birth, order)
             if Person.objects.filter(Person.id_number.q(id_number)).exists() or any(
                 p.id_number == id_number for p in persons
             ):
@@ -263,7 +286,14 @@ class Command(BaseCommand):
                 f"  单位网厅：单位编号 {user.unit.unit_no}  操作员 admin  （{user.unit.name}"
                 f"{'，VIP' if user.unit.is_vip else ''}）"
             )
-        w(f"  个人网厅：身份证号 {PERSON_DEMO[0]}（{PERSON_DEMO[1]}）")
+        for spec, what in (
+            (history.WORKER, "有三年缴费记录和个人账户的职工"),
+            (history.RETIREE, "退休人员，缴费至退休当月"),
+            (history.FLEXIBLE, "灵活就业人员，本月已核定待缴费"),
+        ):
+            w(f"  个人网厅：身份证号 {history.named_id(spec)}（{spec[4]}，{what}）")
+        w(f"  个人网厅：身份证号 {PERSON_DEMO[0]}（{PERSON_DEMO[1]}，1999 年退休，无网上缴费记录）")
+        w("  欠费与待办：单位编号 110000000002（上月结算未缴费；一笔退回修改、一笔待审核）")
         w(
             f"  经办后台：{'、'.join(STAFF.values())}  动态口令密钥 {TOTP_SECRET}（当前口令见开发控制台）"
         )
