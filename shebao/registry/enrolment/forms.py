@@ -111,8 +111,17 @@ class EnrolmentForm(StyledForm):
                 *((f.serial_no, f"待提交业务 {f.serial_no}（{f.title}）") for f in drafts),
                 ("", "新建一笔业务"),
             ]
+            # the newest open draft of this kind, not a second filing, unless asked for
+            self.fields["target"].initial = drafts[0].serial_no
+            self.fields["target"].help_text = "默认保存到本单位最近的待提交业务"
         else:
             self.fields.pop("target")
+
+    def clean_target(self) -> str:
+        """A post without the choice at all goes to the default draft ("" is a new filing)."""
+        if "target" not in self.data:
+            return self.fields["target"].initial or ""
+        return self.cleaned_data.get("target") or ""
 
 
 def enrolment_initial(lookup, unit, row=None) -> dict:

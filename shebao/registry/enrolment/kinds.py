@@ -111,6 +111,7 @@ def _enrolments_create(*, filing: Filing, unit: Unit, person: Person, after: dic
 class _RowsHandler(FilingHandler):
     review_policy = ReviewPolicy.VIP_AUTO
     uses_rows = True
+    adds_persons = True
     title_suffix = ""
 
     def apply(self, *, filing, actor) -> None:
