@@ -83,8 +83,14 @@ class EnrolmentForm(StyledForm):
     )
     target = forms.ChoiceField(label="保存到", required=False)
 
-    def __init__(self, *args, lookup, kind, unit, drafts=(), **kwargs):
+    def __init__(self, *args, lookup, kind, unit, drafts=(), bounds=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if bounds is not None:  # wage_floor.js says under the field which base will be used
+            self.fields["wage"].widget.attrs.update(bounds.attrs())
+            self.fields["wage"].help_text = (
+                f"缴费基数下限 {bounds.floor:,.2f} 元、上限 {bounds.cap:,.2f} 元；"
+                "低于下限按下限、高于上限按上限计算"
+            )
         person = lookup.person
         drop = set()
         if person is not None:

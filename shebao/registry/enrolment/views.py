@@ -96,6 +96,7 @@ def _lookup(request, page, *, audit: bool):
 
 def _person_form(request, page, lookup, *, bound: bool, row=None) -> EnrolmentForm:
     kwargs = {"lookup": lookup, "kind": page.kind, "unit": page.unit, "drafts": page.drafts}
+    kwargs["bounds"] = page.wage_bounds
     if bound:
         return EnrolmentForm(request.POST, request.FILES, **kwargs)
     return EnrolmentForm(initial=enrolment_initial(lookup, page.unit, row), **kwargs)
