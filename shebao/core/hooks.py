@@ -15,6 +15,8 @@ HOOKS: dict[str, str] = {
     "contributions.enrolment_back_pay_lines": (
         "shebao.contributions.backpay.services.enrolment_back_pay_lines"
     ),
+    # registry.enrolment → contributions: the declared wage's floor and cap (WageBounds or None)
+    "contributions.wage_bounds": "shebao.contributions.params.selectors.wage_bounds",
     # registry.registration → accounts: the approved registration's administrator account
     "accounts.unit_first_operator_create": "shebao.accounts.services.unit_first_operator_create",
     # registry.changes → accounts: a person's new name shown on their own account

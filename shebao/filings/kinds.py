@@ -44,6 +44,8 @@ class FilingHandler:
     uses_rows = False
     # where the unit edits a draft or returned filing: a URL name taking serial_no, or ""
     edit_url_name = ""
+    # whether the edit page adds persons to the draft (its page then offers 添加人员)
+    adds_persons = False
     # material slot -> Chinese label; all are required
     required_materials: dict[str, str] = {}
     duplicate_message = "已有相同内容的业务正在办理，不能重复申报"

@@ -14,6 +14,7 @@ from shebao.filings.models import (
     Filing,
     FilingKind,
     FilingMaterial,
+    FilingRow,
     FilingState,
     FilingStep,
     RegionFilingRule,
@@ -161,6 +162,14 @@ def _rows_seen(actor, filing: Filing, *, via: str) -> list:
     return rows
 
 
+def _approve_confirm(count: int, uses_rows: bool) -> str:
+    """The approve button's question before any refusal is typed (review_confirm.js names the
+    refused persons as the reviewer types their reasons)."""
+    if uses_rows:
+        return f"确定审核通过？全部 {count} 人通过，通过后立即生效，不能撤销。"
+    return "确定审核通过？通过后立即生效，不能撤销。"
+
+
 def review_page(actor, filing: Filing) -> dict:
     """What the review page shows of a filing: its rows and payload as the kind's handler
     shows them, materials and steps. The persons shown are recorded (``person.view``)."""
@@ -173,10 +182,22 @@ def review_page(actor, filing: Filing) -> dict:
         "filing": filing,
         "rows": [{"row": r, "fields": handler.row_display(r)} for r in rows],
         "refuse_inputs": filing.state == FilingState.SUBMITTED,
+        "approve_confirm": _approve_confirm(len(rows), handler.uses_rows),
         "payload_rows": handler.display_rows(filing.payload) if not handler.uses_rows else [],
         "materials": filing.materials.all(),
         "steps": filing_progress(filing),
     }
+
+
+def refused_row_label(row: FilingRow) -> str:
+    """How a refused person is named to the reviewer: name and masked ID number."""
+    return f"{row.name}（{row.id_number_masked}）"
+
+
+def refused_rows_summary(filing: Filing) -> list[str]:
+    """The refused persons of a decided filing with their reasons, for the reviewer's message."""
+    rows = filing.rows.filter(result=FilingRow.Result.REFUSED).order_by("pk")
+    return [f"{refused_row_label(r)} {r.refuse_reason}" for r in rows]
 
 
 def unit_filing_page(actor, filing: Filing) -> dict:

@@ -49,6 +49,11 @@ def _decide(request, filing, return_form) -> str:
             note=request.POST.get("note", ""),
             refused=_refused_rows(request.POST),
         )
+        refused = selectors.refused_rows_summary(filing)
+        if refused:
+            return f"业务 {filing.serial_no} 已审核通过；不通过 {len(refused)} 人：" + "；".join(
+                refused
+            )
         return f"业务 {filing.serial_no} 已审核通过"
     if action == "return" and return_form.is_valid():
         reason = return_form.cleaned_data["reason"]

@@ -57,9 +57,11 @@ def edit_url(filing) -> str:
 def detail(request, serial_no: str):
     filing = selectors.unit_filing_get(request.user, serial_no)
     page = selectors.unit_filing_page(request.user, filing)
+    url = edit_url(filing)
     context = {
         **page,
-        "edit_url": edit_url(filing),
+        "edit_url": url,
+        "add_url": f"{url}#add-card" if url and handler_for(filing.kind).adds_persons else "",
         "may_file": request.user.may_file(page["business_kind"]),
     }
     return render(request, "filings/unit_filing.html", context)

@@ -64,6 +64,25 @@ class Result:
         return self.unit_total + self.personal_total
 
 
+def _yuan(d: Decimal) -> str:
+    return f"{d.quantize(FEN):,f}"
+
+
+def base_note(wage, floor: Decimal, cap: Decimal) -> str:
+    """Why the base used differs from the declared wage (empty when it does not, or the wage is
+    not an amount): shown next to the wage fields and in the saved rows."""
+    try:
+        amount = Decimal(str(wage).strip().replace(",", ""))
+        base, low, high = clamp_base(amount, floor, cap)
+    except (ArithmeticError, ValueError):
+        return ""
+    if low:
+        return f"低于缴费基数下限 {_yuan(floor)} 元，将按下限 {_yuan(base)} 元计算"
+    if high:
+        return f"高于缴费基数上限 {_yuan(cap)} 元，将按上限 {_yuan(base)} 元计算"
+    return ""
+
+
 def clamp_base(wage: Decimal, floor: Decimal, cap: Decimal) -> tuple[Decimal, bool, bool]:
     """(base, raised to the floor, lowered to the cap). Wages are in yuan with two decimals."""
     if wage < 0:

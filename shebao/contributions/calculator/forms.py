@@ -71,3 +71,12 @@ class CalculatorForm(StyledForm):
             attrs = self.fields[field].widget.attrs
             attrs["class"] = attrs.get("class", "") + " is-invalid"
             attrs["aria-invalid"] = "true"
+
+    def show_bounds(self, bounds) -> str:
+        """Put the region's floor and cap on the wage input (wage_floor.js notes the base as
+        one types); the note for the wage submitted, or ""."""
+        if bounds is None:
+            return ""
+        self.fields["wage"].widget.attrs.update(bounds.attrs())
+        wage = self.data.get("wage", "") if self.is_bound else ""
+        return bounds.note(wage) if wage else ""

@@ -7,7 +7,12 @@ from decimal import Decimal, InvalidOperation
 
 from shebao.contributions.calculator.calc import ANNUITY_ITEM, compute
 from shebao.contributions.models import ItemType, ParameterSet
-from shebao.contributions.params.selectors import parameter_sets_in_force, to_params
+from shebao.contributions.params.selectors import (
+    WageBounds,
+    parameter_sets_in_force,
+    to_params,
+    wage_bounds,
+)
 from shebao.core.models import Region
 from shebao.core.money import format_money, money_str
 from shebao.core.periods import Period
@@ -141,3 +146,13 @@ def calculator_table(result: dict, unit_kind: str) -> dict:
         **totals,
         **{f"{k}_display": format_money(v) for k, v in totals.items()},
     }
+
+
+def calculator_bounds(region: str, period: str) -> WageBounds | None:
+    """The wage floor and cap for the region and month on the form (None when either is not
+    valid yet): the page says under the wage which base will be used."""
+    try:
+        p = Period.parse(period)
+    except (TypeError, ValueError):
+        return None
+    return wage_bounds((region or "").strip(), int(p))

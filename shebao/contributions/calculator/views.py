@@ -14,6 +14,7 @@ from shebao.contributions.calculator.selectors import (
     ENTERPRISE,
     CalculatorError,
     calculate,
+    calculator_bounds,
     calculator_regions,
     calculator_table,
 )
@@ -42,9 +43,12 @@ def calculator(request):
         else:
             table = calculator_table(result, data.get("unit_kind", ""))
     region_name = dict(regions).get(result["region"], "") if result else ""
+    values = request.GET if submitted else initial
+    note = form.show_bounds(calculator_bounds(values.get("region", ""), values.get("period", "")))
+    context = {"form": form, "result": result, "table": table, "region_name": region_name}
     return render(
         request,
         "contributions/public/calculator.html",
-        {"form": form, "result": result, "table": table, "region_name": region_name},
+        {**context, "wage_note": note},
         status=400 if submitted and form.errors else 200,
     )

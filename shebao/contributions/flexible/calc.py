@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from shebao.contributions.calculator.calc import Params, Result, compute_line
@@ -141,3 +142,32 @@ def parse_level(value) -> Decimal:
     if level != level.quantize(FEN):
         raise ValueError("缴费档次最多保留两位小数")
     return level.quantize(FEN)
+
+
+# Who may register by age: from 16 (劳动法 §15) to the statutory retirement age. The ages are the
+# long-standing ones for flexible workers (men 60, women 55); the gradual raise decided in 2024
+# (men to 63, women to 58 by birth month, from 2025) is not modelled yet: a person born late
+# enough to be affected is refused a few months early and told to ask the office.
+MIN_AGE = 16
+RETIREMENT_AGE = {"1": 60, "2": 55}
+
+
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def age_blocker(birth: date | None, sex: str, today: date) -> str:
+    """Why a person of this age cannot become a flexible worker, or ""."""
+    if birth is None:
+        return ""
+    age = age_on(birth, today)
+    if age < MIN_AGE:
+        return f"未满 {MIN_AGE} 周岁，不能登记为灵活就业人员"
+    limit = RETIREMENT_AGE.get(sex)
+    if limit is not None and age >= limit:
+        who = "男性" if sex == "1" else "女性"
+        return (
+            f"已达到法定退休年龄（{who} {limit} 周岁），不能新登记为灵活就业人员；"
+            "如需延长缴费或办理退休，请到参保地经办机构咨询"
+        )
+    return ""

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from shebao.contributions.flexible.calc import (
     FLEXIBLE_PENSION_RATE,
@@ -19,6 +21,7 @@ from shebao.contributions.flexible.calc import (
     MEDICAL,
     PENSION,
     LevelChoice,
+    age_blocker,
     level_choice,
     level_choices,
 )
@@ -127,11 +130,20 @@ def open_flexible_enrolment(person: Person) -> FlexibleEnrolment | None:
 
 
 def enrolment_blockers(person: Person) -> list[str]:
-    """Why the person cannot become a flexible worker now (open pension/medical enrolment at a
-    unit or individually, or an open flexible enrolment)."""
+    """Why the person cannot become a flexible worker now (an open flexible enrolment, retired,
+    under 16 or at the retirement age, an open pension/medical enrolment at a unit or
+    individually). The page shows these instead of the form; the service refuses with them."""
     messages = []
     if open_flexible_enrolment(person) is not None:
         messages.append("您已登记为灵活就业人员，不能重复登记")
+    if Enrolment.objects.filter(
+        person=person,
+        insurance_type__in=BLOCKING_TYPES,
+        stop_reason=Enrolment.StopReason.RETIRED,
+    ).exists():
+        messages.append("您已办理退休，不能登记为灵活就业人员")
+    elif age := age_blocker(person.birth_date, person.sex, timezone.localdate()):
+        messages.append(f"您{age}")
     for e in (
         Enrolment.objects.filter(
             person=person, insurance_type__in=BLOCKING_TYPES, stop_period__isnull=True
@@ -342,9 +354,18 @@ class PersonFlexiblePage:
 
     @property
     def may_register(self) -> bool:
-        return self.status.enrolment is None and (
-            self.in_review is None or self.returned is not None
-        )
+        """The registration form is offered: nothing open, and nothing blocks the person."""
+        return not self.blockers
+
+    @cached_property
+    def blockers(self) -> list[str]:
+        """Why the person cannot register now (shown instead of the form; a POST is refused
+        with them)."""
+        if self.in_review is not None and self.returned is None:
+            return [
+                f"您的灵活就业参保登记（流水号 {self.in_review.serial_no}）正在办理，请等待办结"
+            ]
+        return enrolment_blockers(self.status.person)
 
     def context(self) -> dict:
         filing = self.status.filing
@@ -355,6 +376,7 @@ class PersonFlexiblePage:
             "filing": filing,
             "steps": filing.steps.all() if filing else [],
             "assessments": self.assessments,
+            "blockers": self.blockers,
         }
 
 

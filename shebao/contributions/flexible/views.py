@@ -58,7 +58,7 @@ def _register(request, form: RegistrationForm, returned) -> bool:
 @hall_required("person")
 def flexible_page(request):
     page = selectors.person_flexible_page(request.user)
-    context = {"form": None}
+    context, status = {"form": None}, 200
     if page.may_register:
         form = _registration_form(request, page)
         if request.method == "POST" and form.is_valid() and _register(request, form, page.returned):
@@ -66,8 +66,11 @@ def flexible_page(request):
         source = form.level_source()
         context = selectors.registration_levels(page.status.person, **source)
         context["form"] = form
+    elif request.method == "POST":  # the form is not offered: refused with the same reasons
+        messages.error(request, "不能提交灵活就业参保登记：" + "；".join(page.blockers))
+        status = 400
     context.update(page.context())
-    return render(request, "contributions/person/flexible.html", context)
+    return render(request, "contributions/person/flexible.html", context, status=status)
 
 
 @hall_required("person")

@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.db.models import Exists, Max, OuterRef, QuerySet
 from django.http import Http404
 
-from shebao.contributions.calculator.calc import Params
+from shebao.contributions.calculator.calc import Params, base_note, clamp_base
 from shebao.contributions.models import (
     ContributionLine,
     ParameterSet,
@@ -70,6 +70,39 @@ def parameter_sets_for_periods(
                 chosen.setdefault(ps.insurance_type, ps)
         result[period] = chosen
     return result
+
+
+@dataclass(frozen=True)
+class WageBounds:
+    """The floor and cap of the declared wage in a region and month, and the note beside it."""
+
+    floor: Decimal
+    cap: Decimal
+
+    def note(self, wage) -> str:
+        return base_note(wage, self.floor, self.cap)
+
+    def base_label(self, wage) -> str:
+        """The base used for a declared wage with the reason when it differs from the wage,
+        e.g. "4,462.00 元（低于缴费基数下限 4,462.00 元，将按下限 4,462.00 元计算）"."""
+        try:
+            base = clamp_base(Decimal(str(wage).strip().replace(",", "")), self.floor, self.cap)[0]
+        except (ArithmeticError, ValueError):
+            return ""
+        note = self.note(wage)
+        return f"{base:,.2f} 元" + (f"（{note}）" if note else "")
+
+    def attrs(self) -> dict[str, str]:
+        """Data attributes for a wage input (wage_floor.js shows the note as one types)."""
+        return {"data-wage-floor": f"{self.floor:.2f}", "data-wage-cap": f"{self.cap:.2f}"}
+
+
+def wage_bounds(region_id: str, period: int) -> WageBounds | None:
+    """The bounds of the declared wage (the enterprise pension set's, 110, else the first set
+    in force: regions publish one floor and cap for all types); None without parameters."""
+    sets = parameter_sets_in_force(region_id, int(period))
+    ps = sets.get(InsuranceType.ENTERPRISE_PENSION.value) or next(iter(sets.values()), None)
+    return WageBounds(floor=ps.floor, cap=ps.cap) if ps is not None else None
 
 
 def to_params(ps: ParameterSet) -> Params:

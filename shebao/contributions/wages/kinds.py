@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
+from shebao.contributions.params.selectors import wage_bounds
 from shebao.contributions.wages.calc import (
     NOT_ON_ROSTER,
     WAGE_ITEMS,
@@ -131,7 +132,22 @@ class AnnualWageHandler(_WageHandler):
     def row_display(self, row) -> list[tuple[str, str, str]]:
         before = row.payload.get("before", {})
         after = row.payload.get("after", {})
-        return [("缴费工资（元/月）", before.get("wage") or "从未申报", after.get("wage", ""))]
+        lines = [("缴费工资（元/月）", before.get("wage") or "从未申报", after.get("wage", ""))]
+        return lines + _base_line(row, after.get("wage"))
+
+
+def _base_line(row, wage) -> list[tuple[str, str, str]]:
+    """核定基数 beside the declared wage: the floor and cap in force from 新基数起始年月 (looked
+    up once per filing)."""
+    filing = row.filing
+    if not wage or not filing.payload.get("valid_from"):
+        return []
+    if "_wage_bounds" not in filing.__dict__:
+        filing.__dict__["_wage_bounds"] = wage_bounds(
+            filing.region_id, int(filing.payload["valid_from"])
+        )
+    bounds = filing.__dict__["_wage_bounds"]
+    return [("核定基数", "", bounds.base_label(wage))] if bounds is not None else []
 
 
 class MonthlyWageHandler(_WageHandler):

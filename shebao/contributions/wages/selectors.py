@@ -12,7 +12,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 
 from shebao.contributions.models import WageBase
-from shebao.contributions.params.selectors import last_settled_period
+from shebao.contributions.params.selectors import WageBounds, last_settled_period, wage_bounds
 from shebao.contributions.wages.calc import (
     DEFAULT_MONTH,
     WAGE_ITEMS,
@@ -337,10 +337,32 @@ class DeclarationRows:
     rows: list[dict]  # {"entry", "value", "error"} per person on the page
     stray_errors: list[str]  # row errors of persons not on this page
     stale: list[FilingRow]  # draft rows of persons no longer on the roster
+    bounds: WageBounds | None = None  # the floor and cap the declared wages are held to
+
+
+def declaration_bounds(unit: Unit, filing, initial: dict) -> WageBounds | None:
+    """The floor and cap in force when the new base starts (the draft's or the header's
+    新基数起始年月, else the region's current 结算期)."""
+    payload = filing.payload if filing is not None else {}
+    start = str(payload.get("valid_from") or payload.get("period") or "")
+    start = start or str(initial.get("valid_from") or initial.get("period") or "")
+    try:
+        period = Period.parse(start)
+    except (TypeError, ValueError):
+        period = Period.parse(unit.region.current_period)
+    return wage_bounds(unit.region_id, int(period))
 
 
 def declaration_rows(
-    actor, *, kind: str, filing, q: str, page_number, posted: dict, row_errors: dict
+    actor,
+    *,
+    kind: str,
+    filing,
+    q: str,
+    page_number,
+    posted: dict,
+    row_errors: dict,
+    bounds: WageBounds | None = None,
 ) -> DeclarationRows:
     """The page's rows: what was typed (``posted``) when a save was refused, else the draft's
     value, else the latest base; each with its error."""
@@ -355,9 +377,12 @@ def declaration_rows(
         else:
             value = posted.get(pid, e.initial_items()) if posted else e.initial_items()
             value = [(code, label, value.get(code, "")) for code, label in WAGE_ITEMS]
-        rows.append({"entry": e, "value": value, "error": row_errors.get(row_key(pid), "")})
+        row = {"entry": e, "value": value, "error": row_errors.get(row_key(pid), "")}
+        if bounds is not None and kind == ANNUAL and value not in (None, ""):
+            row["base"] = bounds.base_label(value)
+        rows.append(row)
     stale = stale_rows(filing) if filing is not None else []
-    return DeclarationRows(page=page, rows=rows, stray_errors=stray, stale=stale)
+    return DeclarationRows(page=page, rows=rows, stray_errors=stray, stale=stale, bounds=bounds)
 
 
 def annual_template(actor, *, serial_no: str = "") -> tuple[Unit, list[list[str]]]:

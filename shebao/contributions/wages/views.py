@@ -192,6 +192,7 @@ def _render(request, decl: _Page, *, posted=None, row_errors=None, importing=Fal
         page_number=request.GET.get("page"),
         posted=posted or {},
         row_errors=row_errors,
+        bounds=sel.declaration_bounds(decl.start.unit, filing, decl.start.initial),
     )
     query = request.GET.copy()
     query.pop("page", None)

@@ -83,8 +83,14 @@ class EnrolmentForm(StyledForm):
     )
     target = forms.ChoiceField(label="保存到", required=False)
 
-    def __init__(self, *args, lookup, kind, unit, drafts=(), **kwargs):
+    def __init__(self, *args, lookup, kind, unit, drafts=(), bounds=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if bounds is not None:  # wage_floor.js says under the field which base will be used
+            self.fields["wage"].widget.attrs.update(bounds.attrs())
+            self.fields["wage"].help_text = (
+                f"缴费基数下限 {bounds.floor:,.2f} 元、上限 {bounds.cap:,.2f} 元；"
+                "低于下限按下限、高于上限按上限计算"
+            )
         person = lookup.person
         drop = set()
         if person is not None:
@@ -111,8 +117,17 @@ class EnrolmentForm(StyledForm):
                 *((f.serial_no, f"待提交业务 {f.serial_no}（{f.title}）") for f in drafts),
                 ("", "新建一笔业务"),
             ]
+            # the newest open draft of this kind, not a second filing, unless asked for
+            self.fields["target"].initial = drafts[0].serial_no
+            self.fields["target"].help_text = "默认保存到本单位最近的待提交业务"
         else:
             self.fields.pop("target")
+
+    def clean_target(self) -> str:
+        """A post without the choice at all goes to the default draft ("" is a new filing)."""
+        if "target" not in self.data:
+            return self.fields["target"].initial or ""
+        return self.cleaned_data.get("target") or ""
 
 
 def enrolment_initial(lookup, unit, row=None) -> dict:

@@ -108,9 +108,22 @@ def _enrolments_create(*, filing: Filing, unit: Unit, person: Person, after: dic
         ) from None
 
 
+def _base_used(row, after: dict) -> str:
+    """The base the declared wage gives at the start month, and why when it differs (the
+    bounds looked up once per filing and month)."""
+    wage, period = after.get("wage"), after.get("start_period")
+    if not wage or not period:
+        return ""
+    cache = row.filing.__dict__.setdefault("_wage_bounds", {})
+    if period not in cache:
+        cache[period] = hooks.call("contributions.wage_bounds", row.filing.region_id, int(period))
+    return cache[period].base_label(wage) if cache[period] is not None else ""
+
+
 class _RowsHandler(FilingHandler):
     review_policy = ReviewPolicy.VIP_AUTO
     uses_rows = True
+    adds_persons = True
     title_suffix = ""
 
     def apply(self, *, filing, actor) -> None:
@@ -223,6 +236,7 @@ class _EnrolmentRowsHandler(_RowsHandler):
             ("本次参保险种", "", type_codes(a.get("insurance_types", []))),
             ("参保年月", "", period_label(a.get("start_period"))),
             ("申报工资", "", f"{a['wage']} 元" if a.get("wage") else ""),
+            ("核定基数", "", _base_used(row, a)),
             ("补收标志", "", "是" if a.get("back_pay") else "否"),
             ("劳动合同", "", f"{a.get('contract_start', '')} 至 {end}"),
             ("就业登记", "", "同时办理" if a.get("employment_registered") else "未办理"),

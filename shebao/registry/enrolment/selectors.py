@@ -20,6 +20,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from shebao.core import hooks
 from shebao.core.audit import audit_record
 from shebao.core.ids import resident_id_birth_date, resident_id_sex
 from shebao.core.inputs import id_type_of, normalize_resident_layout_id
@@ -309,6 +310,13 @@ class FilingPage:
     @cached_property
     def rows(self) -> list[dict]:
         return filing_row_items(self.filing) if self.filing is not None else []
+
+    @cached_property
+    def wage_bounds(self):
+        """The declared wage's floor and cap in the unit's region this 结算期 (or None)."""
+        return hooks.call(
+            "contributions.wage_bounds", self.unit.region_id, int(self.current_period)
+        )
 
     @cached_property
     def drafts(self) -> list[Filing]:

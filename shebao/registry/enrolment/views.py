@@ -6,6 +6,8 @@ selector, render. After a save the progress page of the filing (unit:filing) tak
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from shebao.filings.materials import MaterialRejected, check_material
@@ -94,6 +96,7 @@ def _lookup(request, page, *, audit: bool):
 
 def _person_form(request, page, lookup, *, bound: bool, row=None) -> EnrolmentForm:
     kwargs = {"lookup": lookup, "kind": page.kind, "unit": page.unit, "drafts": page.drafts}
+    kwargs["bounds"] = page.wage_bounds
     if bound:
         return EnrolmentForm(request.POST, request.FILES, **kwargs)
     return EnrolmentForm(initial=enrolment_initial(lookup, page.unit, row), **kwargs)
@@ -107,7 +110,8 @@ def _save(request, form, page, *, id_number: str, row_id: int | None = None):
     photo = _photo(request, form)
     if form.errors:
         return None
-    target = form.cleaned_data.get("target") or ""
+    # without drafts the form has no choice: a posted serial number is still checked (404)
+    target = form.cleaned_data.get("target", request.POST.get("target")) or ""
     filing = (
         access_unit_filing(request.user, serial_no=target, kind=page.kind)
         if target
@@ -121,6 +125,18 @@ def _save(request, form, page, *, id_number: str, row_id: int | None = None):
     except ValidationError as e:
         add_service_errors(form, e)
         return None
+
+
+def _saved_message(kind: str, saved, name: str, lookup):
+    """The save message, linking to the draft and to adding the next person to it."""
+    return format_html(
+        '已保存 {}（{}），流水号 <a href="{}">{}</a>；可<a href="{}">继续添加人员</a>，或提交业务',
+        name,
+        lookup.business_label,
+        reverse("unit:filing", kwargs={"serial_no": saved.serial_no}),
+        saved.serial_no,
+        reverse(PAGES[kind]["edit"], kwargs={"serial_no": saved.serial_no}) + "#add-card",
+    )
 
 
 # --- 人员参保 / 人员转入 ---------------------------------------------------------------------------
@@ -141,11 +157,7 @@ def enrolment_page(request, kind: str, serial_no: str | None = None):
         form = _person_form(request, page, lookup, bound=action == "save")
         if action == "save" and (saved := _save(request, form, page, id_number=lookup.id_number)):
             name = lookup.person.name if lookup.person else form.cleaned_data["name"]
-            messages.success(
-                request,
-                f"已保存 {name}（{lookup.business_label}），流水号 {saved.serial_no}；"
-                "可继续添加人员，或提交业务",
-            )
+            messages.success(request, _saved_message(page.kind, saved, name, lookup))
             return redirect("unit:filing", serial_no=saved.serial_no)
     context = {"kind": kind, "page": PAGES[kind], "filing": page.filing, "rows": page.rows}
     context |= {"lookup_form": lookup_form, "lookup": lookup, "form": form, "unit": page.unit}

@@ -128,3 +128,25 @@ def test_blank_page_needs_no_sign_in_and_works_on_a_phone(client, region_bj):
     html = response.content.decode()
     assert 'name="viewport"' in html and "北京市（110000）" in html
     assert 'inputmode="decimal"' in html
+
+
+def test_wage_below_the_floor_says_which_base_is_used(client, region_bj):
+    from shebao.contributions.params.selectors import wage_bounds
+    from shebao.core.models import this_month
+
+    bounds = wage_bounds("110000", int(this_month()))
+    html = client.get("/calculator/").content.decode()
+    assert f'data-wage-floor="{bounds.floor:.2f}"' in html
+    assert 'src="/static/contributions/wage_floor.js"' in html
+    response = client.get(
+        "/calculator/", {"region": "110000", "period": str(this_month()), "wage": "100"}
+    )
+    html = response.content.decode()
+    assert (
+        f"缴费工资低于缴费基数下限 {bounds.floor:,.2f} 元，将按下限 {bounds.floor:,.2f} 元计算"
+        in html
+    )
+    html = client.get(
+        "/calculator/", {"region": "110000", "period": str(this_month()), "wage": "9999999"}
+    ).content.decode()
+    assert f"高于缴费基数上限 {bounds.cap:,.2f} 元，将按上限 {bounds.cap:,.2f} 元计算" in html

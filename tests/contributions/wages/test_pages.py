@@ -162,3 +162,23 @@ def unit_admin(unit):
     from shebao.accounts.models import User
 
     return User.objects.get(unit=unit, is_unit_admin=True)
+
+
+@pytest.mark.django_db
+def test_annual_page_shows_the_base_used_beside_the_wage(annual):
+    from shebao.contributions.params.selectors import wage_bounds
+    from tests.contributions.wages_helpers import PERIOD
+
+    unit, client, (p0, p1, p2) = annual
+    bounds = wage_bounds(unit.region_id, PERIOD)
+    url = reverse("unit:wages_annual_new")
+    text = client.get(url, {"year": "2025"}).content.decode()
+    assert f'data-wage-floor="{bounds.floor:.2f}"' in text and "核定基数" in text
+    assert 'src="/static/contributions/wage_floor.js"' in text
+    post_wages(client, url, [(p0, "100"), (p1, "12345.67"), (p2, "")])
+    filing = Filing.objects.get(kind=FilingKind.WAGE_ANNUAL)
+    edit = client.get(reverse("unit:wages_annual_edit", args=[filing.serial_no])).content.decode()
+    low = f"低于缴费基数下限 {bounds.floor:,.2f} 元，将按下限 {bounds.floor:,.2f} 元计算"
+    assert low in edit and "12,345.67 元" in edit
+    detail = client.get(reverse("unit:filing", args=[filing.serial_no])).content.decode()
+    assert f"核定基数：</span>{bounds.floor:,.2f} 元（{low}）" in detail
