@@ -35,6 +35,8 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from shebao.contributions.calculator.calc import Params, Result, compute_line
 from shebao.contributions.models import ItemType
 from shebao.core.money import FEN
+from shebao.core.periods import Period
+from shebao.core.retirement import age_label, retirement_period, track_for
 from shebao.registry.models import InsuranceType
 
 PENSION = InsuranceType.ENTERPRISE_PENSION.value  # 110
@@ -144,12 +146,9 @@ def parse_level(value) -> Decimal:
     return level.quantize(FEN)
 
 
-# Who may register by age: from 16 (劳动法 §15) to the statutory retirement age. The ages are the
-# long-standing ones for flexible workers (men 60, women 55); the gradual raise decided in 2024
-# (men to 63, women to 58 by birth month, from 2025) is not modelled yet: a person born late
-# enough to be affected is refused a few months early and told to ask the office.
+# Who may register by age: from 16 (劳动法 §15) until the statutory retirement month
+# (core/retirement.py, with the raise from 2025; women flexible workers follow the 55-year track).
 MIN_AGE = 16
-RETIREMENT_AGE = {"1": 60, "2": 55}
 
 
 def age_on(birth: date, day: date) -> int:
@@ -163,11 +162,14 @@ def age_blocker(birth: date | None, sex: str, today: date) -> str:
     age = age_on(birth, today)
     if age < MIN_AGE:
         return f"未满 {MIN_AGE} 周岁，不能登记为灵活就业人员"
-    limit = RETIREMENT_AGE.get(sex)
-    if limit is not None and age >= limit:
-        who = "男性" if sex == "1" else "女性"
+    if sex not in ("1", "2"):
+        return ""
+    track = track_for(sex)
+    retires = retirement_period(birth, track)
+    if Period.of(today) >= retires:
         return (
-            f"已达到法定退休年龄（{who} {limit} 周岁），不能新登记为灵活就业人员；"
+            f"已达到法定退休年龄（{track.label} {age_label(track.age_months(birth))}，"
+            f"{retires.label} 起），不能新登记为灵活就业人员；"
             "如需延长缴费或办理退休，请到参保地经办机构咨询"
         )
     return ""

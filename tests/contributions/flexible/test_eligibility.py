@@ -100,9 +100,9 @@ def test_registration_in_review(worker):
 
 def test_at_the_retirement_age(worker):
     person, user = worker
-    person.birth_date = years_ago(60)
+    person.birth_date = years_ago(64)  # born before 1965: 60 years
     person.save()
-    assert_refused(user, "已达到法定退休年龄（男性 60 周岁）")
+    assert_refused(user, "已达到法定退休年龄（男性 60 周岁，")
 
 
 def test_under_sixteen(worker):
@@ -116,9 +116,11 @@ def test_under_sixteen(worker):
     ("birth", "sex", "expected"),
     [
         (date(1970, 6, 1), "1", ""),
-        (date(1965, 6, 1), "1", "男性 60 周岁"),
-        (date(1970, 6, 1), "2", "女性 55 周岁"),
-        (date(1970, 6, 2), "2", ""),  # 55 tomorrow
+        (date(1964, 6, 1), "1", "男性 60 周岁，2024年06月 起"),
+        (date(1965, 6, 1), "1", ""),  # 60 years 2 months: from 2025-08
+        (date(1965, 3, 1), "1", "男性 60 周岁 1 个月，2025年04月 起"),
+        (date(1970, 3, 1), "2", "女性 55 周岁 1 个月，2025年04月 起"),
+        (date(1970, 6, 2), "2", ""),  # 55 years 2 months: from 2025-08
         (date(2009, 6, 2), "1", "未满 16 周岁"),
         (date(2009, 6, 1), "1", ""),
         (None, "1", ""),
