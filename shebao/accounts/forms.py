@@ -36,7 +36,9 @@ class FactorForm(StyledForm):
     )
 
 
-class NewPasswordMixin(forms.Form):
+class NewPasswordForm(StyledForm):
+    """A new password typed twice; the forms that set one add their own fields."""
+
     new_password = forms.CharField(
         label="新密码", widget=forms.PasswordInput, max_length=128, help_text=PASSWORD_HELP
     )
@@ -49,7 +51,7 @@ class NewPasswordMixin(forms.Form):
         return data
 
 
-class PasswordChangeForm(StyledForm, NewPasswordMixin):
+class PasswordChangeForm(NewPasswordForm):
     old_password = forms.CharField(label="原密码", widget=forms.PasswordInput, max_length=128)
     field_order = ["old_password", "new_password", "new_password2"]
 
@@ -63,7 +65,7 @@ class ForgotIdentifyForm(StyledForm):
     username = forms.CharField(label="经办账号", max_length=150, required=False)
 
 
-class ForgotResetForm(StyledForm, NewPasswordMixin):
+class ForgotResetForm(NewPasswordForm):
     code = forms.CharField(label="短信验证码", max_length=6)
     field_order = ["code", "new_password", "new_password2"]
 
@@ -73,7 +75,7 @@ class PersonSignupIdentifyForm(StyledForm):
     name = PersonNameField(label="姓名")
 
 
-class PersonSignupFinishForm(StyledForm, NewPasswordMixin):
+class PersonSignupFinishForm(NewPasswordForm):
     code = forms.CharField(label="短信验证码", max_length=6)
     field_order = ["code", "new_password", "new_password2"]
 

@@ -2,6 +2,7 @@
 units' registration-code binding. Thin: parse, call a service or selector, render."""
 
 import time
+from urllib.parse import urlencode
 
 import pyotp
 import segno
@@ -28,6 +29,7 @@ from shebao.accounts.forms import (
     UnitLoginForm,
 )
 from shebao.accounts.models import User
+from shebao.accounts.nexts import requested_next, safe_next
 from shebao.core.ids import mask_mobile
 from shebao.core.inputs import normalize_mobile
 from shebao.core.pseudonyms import keyed_hash
@@ -65,9 +67,15 @@ def _unknown_username(kind: str, data: dict) -> str:
     return f"unknown.{kind}.{keyed_hash(raw, length=20)}"
 
 
-def _password_passed(request, authed: User):
-    """The password is right: remember the pending sign-in, start the second factor."""
-    request.session["pending_login"] = {"uid": authed.pk, "at": time.time(), "tries": 0}
+def _password_passed(request, authed: User, next_url: str = ""):
+    """The password is right: remember the pending sign-in (and where it goes afterwards),
+    start the second factor."""
+    request.session["pending_login"] = {
+        "uid": authed.pk,
+        "at": time.time(),
+        "tries": 0,
+        "next": next_url,
+    }
     if authed.is_staff_member and not authed.totp_confirmed:
         return redirect("accounts:totp_setup")
     try:
@@ -83,6 +91,7 @@ def _password_passed(request, authed: User):
 def login_view(request, kind: str):
     form_class, title, _ = LOGIN_KINDS[kind]
     form = form_class(request.POST or None)
+    next_url = requested_next(request, kind)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         user = _resolve(kind, data)
@@ -91,10 +100,11 @@ def login_view(request, kind: str):
         if getattr(request, "axes_locked_out", False):
             return render(request, "accounts/locked.html", status=429)
         if authed is not None and authed.kind == kind:
-            return _password_passed(request, authed)
+            return _password_passed(request, authed, next_url)
         services.login_password_refused(user=user)
         form.add_error(None, "账号或密码错误（连续输错5次将锁定15分钟）")
-    return render(request, "accounts/login.html", {"form": form, "title": title, "kind": kind})
+    context = {"form": form, "title": title, "kind": kind, "next": next_url}
+    return render(request, "accounts/login.html", context)
 
 
 def _pending_user(request) -> User | None:
@@ -105,24 +115,27 @@ def _pending_user(request) -> User | None:
     return selectors.pending_login_user(pending["uid"])
 
 
-def _fail_factor(request, form, error: ValidationError):
+def _fail_factor(request, form, error: ValidationError, kind: str) -> str | None:
+    """Count a wrong code; after the last try, the sign-in page to start again (with the same
+    ``next``), else None (the error is shown next to the field)."""
     pending = request.session["pending_login"]
     pending["tries"] += 1
     request.session["pending_login"] = pending
     if pending["tries"] >= MAX_FACTOR_TRIES:
         request.session.pop("pending_login", None)
         messages.error(request, "验证失败次数过多，请重新登录")
-        return True
+        url, next_url = reverse(LOGIN_KINDS[kind][2]), pending.get("next")
+        return f"{url}?{urlencode({'next': next_url})}" if next_url else url
     form.add_error("code", error.messages[0])
-    return False
+    return None
 
 
 def _finish_login(request, user: User):
-    request.session.pop("pending_login", None)
+    pending = request.session.pop("pending_login", None) or {}
     request.session.pop("pending_hint", None)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     services.login_recorded(user=user)
-    return redirect(HOME[user.kind])
+    return redirect(safe_next(request, pending.get("next"), user.kind) or HOME[user.kind])
 
 
 @limit("code_check_ip")
@@ -140,8 +153,8 @@ def verify_view(request):
             factor.verify(user, form.cleaned_data["code"])
         except ValidationError as e:
             services.login_factor_refused(user=user, factor_key=factor.key)
-            if _fail_factor(request, form, e):
-                return redirect(LOGIN_KINDS[user.kind][2])
+            if page := _fail_factor(request, form, e, user.kind):
+                return redirect(page)
         else:
             return _finish_login(request, user)
     return render(
@@ -178,8 +191,8 @@ def totp_setup(request):
         try:
             services.totp_bind(actor=user, code=form.cleaned_data["code"])
         except ValidationError as e:
-            if _fail_factor(request, form, e):
-                return redirect("accounts:staff_login")
+            if page := _fail_factor(request, form, e, user.kind):
+                return redirect(page)
         else:
             return _finish_login(request, user)
     qr_svg = segno.make(uri, error="m").svg_inline(scale=4)

@@ -58,6 +58,30 @@ class PasswordPolicyValidator:
         return "密码至少 8 位，包含大写字母、小写字母、数字、符号中的至少三类，且不能包含账号名。"
 
 
+# Django's validators speak of "这个密码太常见了。" and "密码与%(verbose_name)s太相似。" (a model
+# field's verbose name): the user reads ours, by the validator's error code.
+VALIDATOR_MESSAGES = {
+    "password_too_common": "这个密码太常见，容易被猜到，请换一个",
+    "password_too_similar": "密码与%(verbose_name)s太相似，容易被猜到，请换一个",
+    "password_too_short": f"密码至少 {MIN_LENGTH} 位",
+    "password_entirely_numeric": "密码不能全是数字",
+}
+
+
+def _our_words(error: ValidationError) -> list[str]:
+    words = []
+    for e in error.error_list:
+        if e.code in VALIDATOR_MESSAGES:
+            params = dict(e.params or {})
+            # Django's "用户名" is what the user knows as their account (账号)
+            if str(params.get("verbose_name", "")) == "用户名":
+                params["verbose_name"] = "账号"
+            words.append(VALIDATOR_MESSAGES[e.code] % params)
+        else:
+            words.extend(e.messages)
+    return words
+
+
 def validate_new_password(
     password: str, *, account_name: str = "", display_name: str = "", user=None
 ) -> None:
@@ -78,6 +102,6 @@ def validate_new_password(
         try:
             validator.validate(password, subject)
         except ValidationError as e:
-            errors.extend(e.messages)
+            errors.extend(_our_words(e))
     if errors:
         raise ValidationError(errors, code="password_policy")

@@ -1,5 +1,6 @@
 """SMS verification codes: 6 digits, valid 10 minutes, single use, resend not before 60 s,
-five wrong tries void the code. Daily caps per mobile (settings SHEBAO_SMS_CODES_PER_MOBILE_DAY,
+five wrong tries void the code. The 60 s spacing holds only against a code still usable (a
+used, voided or expired one does not block a new one). Daily caps per mobile (settings SHEBAO_SMS_CODES_PER_MOBILE_DAY,
 SHEBAO_WRONG_CODES_PER_MOBILE_DAY) on codes sent and on wrong codes entered, counted in the shared
 cache under a keyed hash of the mobile (never the mobile itself); RATELIMIT_ENABLE = False
 switches them off with the rate limits. Notification SMS (shebao.core.sms.send_sms) are not capped.
@@ -109,8 +110,17 @@ def _digest(mobile: str, purpose: str, code: str) -> str:
 
 
 def seconds_until_resend(*, mobile: str, purpose: str) -> int:
+    """Seconds before a new code may be sent: the 60 s spacing holds only against a code still
+    waiting to be used (unused, not voided, not expired). A used, voided or expired code never
+    blocks a new one: signing out and in again at once must not leave the user waiting."""
     last = (
-        VerificationCode.objects.filter(VerificationCode.mobile.q(mobile), purpose=purpose)
+        VerificationCode.objects.filter(
+            VerificationCode.mobile.q(mobile),
+            purpose=purpose,
+            used_at__isnull=True,
+            voided=False,
+            expires_at__gt=timezone.now(),
+        )
         .order_by("-created_at")
         .only("created_at")
         .first()

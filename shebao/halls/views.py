@@ -1,8 +1,11 @@
 """The halls' home pages (the site root, the unit hall, the person hall, the back office) and
 the back office's audit log search. The top floor: it may read from every domain."""
 
+from urllib.parse import urlencode
+
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from shebao.core import selectors as core_selectors
 from shebao.filings.selectors import review_queue
@@ -14,10 +17,37 @@ from shebao.web.decorators import hall_required
 HOME = {"operator": "unit:home", "person": "person:home", "staff": "staff:home"}
 
 
+# The businesses a visitor may pick before signing in (seed 004): each links to its hall's
+# sign-in page with ``next``, and the visitor lands on it after signing in.
+UNIT_BUSINESSES = [
+    ("人员参保", "unit:enrolment_new"),
+    ("人员停保", "unit:stop_new"),
+    ("缴费基数申报", "unit:wages"),
+    ("单位结算", "unit:settlement"),
+    ("参保职工名单", "unit:roster"),
+    ("补缴", "unit:backpay"),
+]
+PERSON_BUSINESSES = [
+    ("缴费记录", "person:contributions"),
+    ("个人账户", "person:account"),
+    ("灵活就业", "person:flexible"),
+]
+
+
+def business_links(login: str, businesses) -> list[tuple[str, str]]:
+    """(label, the sign-in page's address with ``next`` set to the business)."""
+    url = reverse(login)
+    return [(label, f"{url}?{urlencode({'next': reverse(name)})}") for label, name in businesses]
+
+
 def home(request):
     if request.user.is_authenticated:
         return redirect(HOME[request.user.kind])
-    return render(request, "halls/home.html")
+    context = {
+        "unit_businesses": business_links("accounts:unit_login", UNIT_BUSINESSES),
+        "person_businesses": business_links("accounts:person_login", PERSON_BUSINESSES),
+    }
+    return render(request, "halls/home.html", context)
 
 
 @hall_required("operator")

@@ -1,6 +1,9 @@
-"""Bootstrap styling for Django forms: classes on widgets, is-invalid on fields with errors."""
+"""Bootstrap styling for Django forms: classes on widgets, is-invalid on fields with errors,
+and every field's error messages written for the user with its label (``wording``)."""
 
 from django import forms
+
+from shebao.web.wording import word_field_errors
 
 
 class StyledFormMixin:
@@ -17,6 +20,12 @@ class StyledFormMixin:
             else:
                 css = "form-control"
             widget.attrs["class"] = (widget.attrs.get("class", "") + " " + css).strip()
+
+    def full_clean(self):
+        """Word the fields' messages just before validating: the labels are final by then."""
+        for name, field in self.fields.items():
+            word_field_errors(field, name)
+        super().full_clean()
 
     def add_error(self, field, error):
         """Every error on a field outlines it in red, whenever it is added: while validating,

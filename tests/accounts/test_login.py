@@ -222,6 +222,20 @@ def test_signing_in_again_within_a_minute_keeps_the_first_code(client, admin_a):
     assert client.post("/accounts/verify/", {"code": first})["Location"] == "/unit/"
 
 
+def test_signing_out_and_in_again_at_once_sends_a_new_code(client, admin_a):
+    """The first code is used: it must not hold the second sign-in for a minute."""
+    unit_login(client, admin_a.unit.unit_no, "admin")
+    assert verify_sms(client, admin_a.mobile)["Location"] == "/unit/"
+    client.post("/accounts/logout/")
+
+    unit_login(client, admin_a.unit.unit_no, "admin")
+    page = client.get("/accounts/verify/").content.decode()
+
+    assert "秒后再重新获取" not in page
+    assert SmsMessage.objects.filter(SmsMessage.mobile.q(admin_a.mobile)).count() == 2
+    assert verify_sms(client, admin_a.mobile)["Location"] == "/unit/"
+
+
 def test_signed_in_pages_are_not_cached(client, admin_a):
     unit_login(client, admin_a.unit.unit_no, "admin")
     verify_sms(client, admin_a.mobile)

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 TOO_SHORT = "密码至少 8 位"
 TOO_FEW_CLASSES = "密码须包含大写字母、小写字母、数字、符号中的至少三类"
 HAS_ACCOUNT = "密码不能包含账号名"
-COMMON = "这个密码太常见了。"  # Django's CommonPasswordValidator, in zh-hans
+COMMON = "这个密码太常见，容易被猜到，请换一个"  # Django's CommonPasswordValidator, our words
 
 
 # --- policy ------------------------------------------------------------------------------------
@@ -101,17 +101,17 @@ def test_passwords_too_like_the_users_names_are_refused(admin_a, db):
     admin_a.display_name = "wangfang"
     with pytest.raises(ValidationError) as excinfo:
         validate_new_password("Wangfang#1", user=admin_a)
-    assert excinfo.value.messages == ["密码跟 姓名 太相似了。"]
+    assert excinfo.value.messages == ["密码与姓名太相似，容易被猜到，请换一个"]
     with pytest.raises(ValidationError) as excinfo:
         validate_new_password("Zhaoadmin#9", account_name="zhaoadmin1")
-    assert "密码跟 用户名 太相似了。" in excinfo.value.messages
+    assert "密码与账号太相似，容易被猜到，请换一个" in excinfo.value.messages
 
 
 def test_a_new_accounts_display_name_counts_for_similarity():
     """A new account has no user yet: the similarity check sees its display name too."""
     with pytest.raises(ValidationError) as excinfo:
         validate_new_password("Wangfang#1", account_name="zhaoadmin1", display_name="Wang Fang")
-    assert excinfo.value.messages == ["密码跟 姓名 太相似了。"]
+    assert excinfo.value.messages == ["密码与姓名太相似，容易被猜到，请换一个"]
     validate_new_password("Wangfang#1", account_name="zhaoadmin1")  # no name: nothing alike
 
 
@@ -127,7 +127,7 @@ def test_creating_an_operator_checks_the_password_against_the_display_name(admin
             password="JohnSmith#7",
             business_kinds=[],
         )
-    assert excinfo.value.message_dict == {"password": ["密码跟 姓名 太相似了。"]}
+    assert excinfo.value.message_dict == {"password": ["密码与姓名太相似，容易被猜到，请换一个"]}
     assert not User.objects.filter(operator_account="clerk01").exists()
 
 
@@ -137,7 +137,7 @@ def test_the_registration_form_checks_the_password_against_the_contact_name():
     data = {"admin_account": "unitadmin", "contact_name": "John Smith"}
     form = UnitRegistrationForm({**data, "password": "JohnSmith#7", "password2": "JohnSmith#7"})
     form.is_valid()
-    assert "密码跟 姓名 太相似了。" in form.errors["password"]
+    assert "密码与姓名太相似，容易被猜到，请换一个" in form.errors["password"]
 
 
 def test_django_help_texts_are_chinese():

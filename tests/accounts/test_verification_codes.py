@@ -241,3 +241,46 @@ def test_resend_through_the_sign_in_page_waits_sixty_seconds(client, admin_a, cl
     assert client.post("/accounts/verify/", {"code": last_sms_code(admin_a.mobile)})[
         "Location"
     ] == ("/unit/")
+
+
+# --- the 60 s spacing holds only against a code still waiting to be used ------------------------
+
+
+def test_a_used_code_does_not_block_a_new_one(clock):
+    check(send())
+    clock.advance(seconds=5)
+
+    assert seconds_until_resend(mobile=MOBILE, purpose=PURPOSE) == 0
+    verification_code_send(mobile=MOBILE, purpose=PURPOSE)
+    assert SmsMessage.objects.count() == 2
+
+
+def test_an_expired_code_does_not_block_a_new_one(clock):
+    send()
+    VerificationCode.objects.update(expires_at=clock.now - timedelta(seconds=1))
+    clock.advance(seconds=5)
+
+    assert seconds_until_resend(mobile=MOBILE, purpose=PURPOSE) == 0
+    verification_code_send(mobile=MOBILE, purpose=PURPOSE)
+    assert SmsMessage.objects.count() == 2
+
+
+def test_a_voided_code_does_not_block_a_new_one(clock):
+    code = send()
+    for _ in range(5):
+        error_of(other_than(code))
+
+    assert seconds_until_resend(mobile=MOBILE, purpose=PURPOSE) == 0
+    verification_code_send(mobile=MOBILE, purpose=PURPOSE)
+    assert SmsMessage.objects.count() == 2
+
+
+def test_a_still_valid_unused_code_blocks_for_sixty_seconds(clock):
+    send()
+    clock.advance(seconds=30)
+
+    assert seconds_until_resend(mobile=MOBILE, purpose=PURPOSE) == 30
+    with pytest.raises(ValidationError) as excinfo:
+        verification_code_send(mobile=MOBILE, purpose=PURPOSE)
+    assert excinfo.value.code == "too_soon"
+    assert SmsMessage.objects.count() == 1

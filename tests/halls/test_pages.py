@@ -58,3 +58,29 @@ def test_the_audit_log_names_actions_operator_units_and_reasons(admin_a, staff_b
     assert "人员参保·查询人员" in html and "完整显示法定代表人证件号码" in html
     assert f"{admin_a.unit.unit_no} {admin_a.unit.name}" in html
     assert "<th>事由</th>" in html and "核对证件影像" in html
+
+
+def test_home_offers_businesses_to_pick_before_signing_in(client, db):
+    html = client.get("/").content.decode()
+    for label, link in [
+        ("人员参保", "/accounts/unit/login/?next=%2Funit%2Fenrolment%2F"),
+        ("人员停保", "/accounts/unit/login/?next=%2Funit%2Fstop%2F"),
+        ("缴费基数申报", "/accounts/unit/login/?next=%2Funit%2Fwages%2F"),
+        ("单位结算", "/accounts/unit/login/?next=%2Funit%2Fsettlement%2F"),
+        ("参保职工名单", "/accounts/unit/login/?next=%2Funit%2Froster%2F"),
+        ("缴费记录", "/accounts/person/login/?next=%2Fperson%2Fcontributions%2F"),
+        ("个人账户", "/accounts/person/login/?next=%2Fperson%2Faccount%2F"),
+        ("灵活就业", "/accounts/person/login/?next=%2Fperson%2Fflexible%2F"),
+    ]:
+        assert f'<a href="{link}">{label}</a>' in html, label
+
+
+def test_a_business_picked_on_home_is_reached_after_signing_in(client, admin_a):
+    from tests.accounts.helpers import verify_sms
+    from tests.factories import PASSWORD
+
+    link = "/accounts/unit/login/?next=%2Funit%2Fenrolment%2F"
+    assert 'name="next" value="/unit/enrolment/"' in client.get(link).content.decode()
+    data = {"unit_key": admin_a.unit.unit_no, "account": "admin", "password": PASSWORD}
+    client.post(link, data)
+    assert verify_sms(client, admin_a.mobile)["Location"] == "/unit/enrolment/"

@@ -173,7 +173,7 @@ def test_import_into_a_region_not_theirs_is_refused(settled, staff_sh):
     r = signed_in(staff_sh).post(
         "/staff/payments/import/", {"region": "110000", "file": upload(data)}
     )
-    assert "110000" in r.content.decode()  # not a valid choice: the field says so
+    assert "请从列表中选择统筹区" in r.content.decode()  # not one of theirs: the field says so
     assert r.context["import_form"].errors
     assert not Payment.objects.exists()
 

@@ -187,7 +187,7 @@ def test_additions_full_export(admin_client, additions):
 @pytest.mark.parametrize(
     ("period", "message"),
     [
-        ("", "这个字段是必填项"),
+        ("", "请填写参保年月"),
         ("2024", "格式应为yyyyMM"),
         ("202413", "月份应在01–12之间"),
         ("abcdef", "格式应为yyyyMM"),

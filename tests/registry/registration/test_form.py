@@ -181,7 +181,7 @@ def test_missing_material_is_refused(client, region_bj):
     files = small_files()
     del files["legal_rep_id_back"]
     response = client.post("/register/", {**registration_data(), **files})
-    assert_refused(response, "legal_rep_id_back", "必填")
+    assert_refused(response, "legal_rep_id_back", "请上传")
 
 
 BAD_FILES = [

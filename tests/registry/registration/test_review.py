@@ -215,7 +215,7 @@ def test_return_without_reason_is_refused(staff_client, submitted, reason):
     sms_before = SmsMessage.objects.count()
     response = staff_client.post(review_url(submitted), {"action": "return", "reason": reason})
     assert response.status_code == 200
-    assert response.context["return_form"].errors["reason"] == ["这个字段是必填项。"]
+    assert response.context["return_form"].errors["reason"] == ["请填写回退原因"]
     assert_untouched(submitted)
     assert SmsMessage.objects.count() == sms_before
 

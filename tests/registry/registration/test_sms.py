@@ -61,7 +61,7 @@ def test_submit_without_code_is_refused(client, draft):
     client.post(f"/register/{draft.serial_no}/code/")
     response = submit(client, draft, "")  # what a browser posts with the box left empty
     assert response.status_code == 200
-    assert form_errors(response)["code"] == ["这个字段是必填项。"]
+    assert form_errors(response)["code"] == ["请填写短信验证码"]
     assert_still_draft(draft)
     # A post without the field at all does not submit either.
     assert submit(client, draft, None).status_code == 200
