@@ -5,5 +5,6 @@ from django.urls import path
 from shebao.web import views
 
 public_patterns = [
+    path("favicon.ico", views.favicon, name="favicon"),
     path("csp-report/", views.csp_report, name="csp_report"),
 ]

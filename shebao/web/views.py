@@ -1,6 +1,7 @@
 """The site chrome's own endpoints."""
 
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -19,3 +20,8 @@ def csp_report(request):
         return HttpResponse(str(refused), status=refused.status, content_type="text/plain")
     csp.log_violations(reports)
     return HttpResponse(status=204)
+
+
+def favicon(request):
+    """/favicon.ico, which browsers ask for on their own: sent on to the static file."""
+    return HttpResponsePermanentRedirect(static("web/favicon.ico"))

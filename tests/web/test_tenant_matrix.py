@@ -70,6 +70,7 @@ PUBLIC = {
     "web:home": "the site's home page",
     "web:calculator": "the public contribution calculator",
     "web:csp_report": "Content-Security-Policy violation reports from browsers (logged only)",
+    "web:favicon": "the site's icon (a redirect to the static file), asked for by every browser",
     "web:dev_console": "development console: 404 with SHEBAO_DEV_CONSOLE off, as in production",
     "api:api-root": "the API's root",
     "api:calculator": "the public calculator API",
