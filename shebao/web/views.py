@@ -1,7 +1,8 @@
 """The site chrome's own endpoints."""
 
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -38,3 +39,8 @@ def guide_detail(request, slug):
     if found is None:
         raise Http404("没有这份业务流程说明")
     return render(request, "web/guides/detail.html", {"guide": found})
+
+
+def favicon(request):
+    """/favicon.ico, which browsers ask for on their own: sent on to the static file."""
+    return HttpResponsePermanentRedirect(static("web/favicon.ico"))

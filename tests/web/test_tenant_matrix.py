@@ -72,6 +72,7 @@ PUBLIC = {
     "web:home": "the site's home page",
     "web:calculator": "the public contribution calculator",
     "web:csp_report": "Content-Security-Policy violation reports from browsers (logged only)",
+    "web:favicon": "the site's icon (a redirect to the static file), asked for by every browser",
     "web:dev_console": "development console: 404 with SHEBAO_DEV_CONSOLE off, as in production",
     "web:guides": "the list of the businesses' printable guides (业务流程说明)",
     "web:guides_all": "every business's guide on one printable page",

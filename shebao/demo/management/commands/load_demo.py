@@ -277,7 +277,7 @@ class Command(BaseCommand):
         w = self.stdout.write
         w("")
         w(
-            f"演示账号（密码均为 {DEMO_PASSWORD}；短信验证码见 http://127.0.0.1:{os.environ.get('PORT', '8000')}/dev/ 开发控制台）"
+            f"演示账号（密码均为 {DEMO_PASSWORD}；短信验证码见 {os.environ.get('SHEBAO_SERVE_URL', 'http://127.0.0.1:' + os.environ.get('PORT', '8000'))}/dev/ 开发控制台）"
         )
         for user in User.objects.filter(
             kind=User.Kind.OPERATOR, operator_account="admin", registration__revoked_at__isnull=True

@@ -35,6 +35,61 @@
   }
   showProgress(document);
   document.addEventListener("htmx:load", function (e) { showProgress(e.target); });
+  // Phone tables: each body and footer cell gets its column's header text as data-label, and
+  // the table .table-stack; below 576 px site.css shows each row as a card of "label: value".
+  // Headers of two rows (a group over its columns) give "group · column". Cells spanning
+  // several columns (a 合计 label, an empty-list note) get no label. Opt out: .table-keep.
+  function headerLabels(head) {
+    var grid = [];
+    Array.prototype.forEach.call(head.rows, function (row, r) {
+      grid[r] = grid[r] || [];
+      var c = 0;
+      Array.prototype.forEach.call(row.cells, function (cell) {
+        while (grid[r][c] !== undefined) c += 1;
+        var text = cell.textContent.replace(/\s+/g, " ").trim();
+        for (var dr = 0; dr < (cell.rowSpan || 1); dr += 1) {
+          grid[r + dr] = grid[r + dr] || [];
+          for (var dc = 0; dc < (cell.colSpan || 1); dc += 1) grid[r + dr][c + dc] = text;
+        }
+        c += cell.colSpan || 1;
+      });
+    });
+    var labels = [];
+    grid.forEach(function (row) {
+      row.forEach(function (text, c) {
+        var parts = labels[c] || [];
+        if (text && parts.indexOf(text) < 0) parts.push(text);
+        labels[c] = parts;
+      });
+    });
+    return labels.map(function (parts) { return parts.join(" · "); });
+  }
+  function labelTable(table) {
+    if (table.classList.contains("table-keep") || !table.tHead || !table.tHead.rows.length) return;
+    var labels = headerLabels(table.tHead);
+    var rows = [];
+    Array.prototype.forEach.call(table.tBodies, function (body) { rows.push.apply(rows, body.rows); });
+    if (table.tFoot) rows.push.apply(rows, table.tFoot.rows);
+    rows.forEach(function (row) {
+      var c = 0;
+      Array.prototype.forEach.call(row.cells, function (cell) {
+        var span = cell.colSpan || 1;
+        if (span === 1 && labels[c]) cell.setAttribute("data-label", labels[c]);
+        else cell.removeAttribute("data-label");
+        c += span;
+      });
+    });
+    table.classList.add("table-stack");
+  }
+  function labelTables(root) {
+    if (!root || !root.querySelectorAll) return;
+    var owner = root.closest ? root.closest("table") : null;
+    if (owner) labelTable(owner);
+    Array.prototype.forEach.call(root.querySelectorAll("table"), labelTable);
+  }
+  labelTables(document);
+  document.addEventListener("htmx:load", function (e) { labelTables(e.target); });
+  document.addEventListener("htmx:afterSwap", function (e) { labelTables(e.detail.target); });
   document.addEventListener("htmx:afterSwap", function (e) {
     var box = e.detail.target.querySelector("[data-resend-after]");
     if (box) countdown(document.getElementById(box.getAttribute("data-button")), parseInt(box.getAttribute("data-resend-after"), 10));
