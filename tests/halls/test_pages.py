@@ -6,7 +6,9 @@ from django.test import Client
 
 from shebao.core.audit import audit_record
 from shebao.core.models import AuditEntry
+from shebao.registry.models import Enrolment
 from tests.conftest import signed_in
+from tests.registry.enrolment_helpers import enrol
 
 pytestmark = pytest.mark.django_db
 
@@ -84,3 +86,12 @@ def test_a_business_picked_on_home_is_reached_after_signing_in(client, admin_a):
     data = {"unit_key": admin_a.unit.unit_no, "account": "admin", "password": PASSWORD}
     client.post(link, data)
     assert verify_sms(client, admin_a.mobile)["Location"] == "/unit/enrolment/"
+
+
+def test_the_person_home_says_why_an_enrolment_ended(person_user, unit_a):
+    rows = enrol(person_user.person, unit_a, types=("110",))
+    Enrolment.objects.filter(pk__in=[r.pk for r in rows]).update(
+        status=Enrolment.Status.ENDED, stop_period=202408, stop_reason=Enrolment.StopReason.RETIRED
+    )
+    page = signed_in(person_user).get("/person/").content.decode()
+    assert "（退休）" in page
