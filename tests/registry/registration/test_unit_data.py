@@ -53,7 +53,7 @@ def test_place_is_asked_for_when_the_region_has_places(region_bj):
 
 
 def test_the_industry_list_is_gb_t_4754_2017():
-    assert len(SECTIONS) == 20 and list(SECTIONS)[0] == "A" and list(SECTIONS)[-1] == "T"
+    assert len(SECTIONS) == 20 and next(iter(SECTIONS)) == "A" and list(SECTIONS)[-1] == "T"
     assert list(DIVISIONS) == [f"{n:02d}" for n in range(1, 98)]
     assert {risk for _s, _n, risk in DIVISIONS.values()} == set(range(1, 9))
 
