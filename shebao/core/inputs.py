@@ -442,3 +442,29 @@ def clean_fields(data: dict, rules: dict) -> dict[str, str]:
         except ValidationError as e:
             errors[key] = e.messages[0]
     return errors
+
+
+# --------------------------------------------------------------------------------------------
+# A unit's bank (开户银行, 银行账号): registration, counter registration
+# --------------------------------------------------------------------------------------------
+
+BANK_NAME_MAX = 60  # Unit.bank_name
+BANK_ACCOUNT_MIN, BANK_ACCOUNT_MAX = 8, 30  # Unit.bank_account
+
+
+def normalize_bank_name(value: object, *, required: bool = True) -> str:
+    return normalize_text(value, what="开户银行", max_length=BANK_NAME_MAX, required=required)
+
+
+def normalize_bank_account(value: object, *, required: bool = True) -> str:
+    """Digits only, 8–30 of them; the spaces and full-width digits people type are taken."""
+    text = "".join(unicodedata.normalize("NFKC", "" if value is None else str(value)).split())
+    if not text:
+        if required:
+            raise _required("请填写银行账号")
+        return ""
+    if not (text.isascii() and text.isdigit()):
+        raise _invalid("银行账号只能填写数字")
+    if not BANK_ACCOUNT_MIN <= len(text) <= BANK_ACCOUNT_MAX:
+        raise _invalid(f"银行账号应为 {BANK_ACCOUNT_MIN}–{BANK_ACCOUNT_MAX} 位数字")
+    return text

@@ -229,3 +229,38 @@ class RegionFilingRule(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["region", "kind"], name="region_filing_rule_unique")
         ]
+
+
+def kept_material_path(instance: "KeptMaterial", filename: str) -> str:
+    return f"kept/{instance.token}{filename}"
+
+
+class KeptMaterial(models.Model):
+    """A material that passed the content check on a form that then failed to save (a mistake
+    in another field): kept for the same browser session, so the applicant need not upload it
+    again. ``owner`` is a random token held only in that session (filings/kept.py); the filing
+    takes the file over on a successful save; rows older than a day are purged."""
+
+    owner = models.CharField(max_length=64, db_index=True)
+    scope = models.CharField("表单", max_length=60)  # e.g. "registration:new"
+    slot = models.CharField("材料类型", max_length=40)
+    token = models.CharField(max_length=32, unique=True)
+    file = models.FileField(upload_to=kept_material_path, max_length=200)
+    original_name = models.CharField("文件名", max_length=100)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "scope", "slot"], name="one_kept_material_per_slot"
+            )
+        ]
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")

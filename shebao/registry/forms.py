@@ -7,7 +7,15 @@ from decimal import Decimal
 
 from django import forms
 
+from shebao.core import inputs
 from shebao.core.models import Region
+from shebao.registry.industries import (
+    industry_choices,
+    industry_code,
+    industry_label,
+    risk_class_for,
+    risk_classes,
+)
 from shebao.registry.models import INJURY_CLASS_BENCHMARKS, Affiliation, InsuranceType, UnitType
 from shebao.registry.services import FALLBACK_DEFAULTS
 from shebao.web.fields import (
@@ -15,12 +23,31 @@ from shebao.web.fields import (
     IdNumberField,
     MobileField,
     PersonNameField,
+    RuleField,
     UnitNameField,
     UsccField,
 )
 from shebao.web.forms import StyledForm
 
 ACCEPT = "image/jpeg,image/png,application/pdf,.jpg,.jpeg,.png,.pdf"
+
+
+class BankNameField(RuleField):
+    widget_maxlength = inputs.BANK_NAME_MAX + 20
+
+    def rule(self, value):
+        return inputs.normalize_bank_name(value, required=self.required)
+
+
+class BankAccountField(RuleField):
+    widget_maxlength = inputs.BANK_ACCOUNT_MAX + 20
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"inputmode": "numeric", "autocomplete": "off"})
+
+    def rule(self, value):
+        return inputs.normalize_bank_account(value, required=self.required)
 
 
 class UnitFieldsForm(StyledForm):
@@ -46,15 +73,28 @@ class UnitFieldsForm(StyledForm):
     legal_rep_id_number = IdNumberField(label="法定代表人身份证号")
     contact_name = PersonNameField(label="联系人")
     contact_mobile = MobileField(label="联系人手机", help_text="接收验证码和审核结果短信")
-    industry = forms.CharField(label="所属行业", max_length=100, required=False)
+    industry = forms.ChoiceField(
+        label="所属行业",
+        choices=[("", "请选择")] + industry_choices(),
+        required=False,
+        help_text="按《国民经济行业分类》（GB/T 4754-2017）大类选择",
+    )
     injury_risk_class = forms.TypedChoiceField(
         label="工伤风险类别",
         coerce=int,
-        choices=[
+        empty_value=None,
+        required=False,
+        choices=[("", "按所属行业带出")]
+        + [
             (k, f"{k} 类（基准费率 {Decimal(v) * 100:.1f}%）")
             for k, v in INJURY_CLASS_BENCHMARKS.items()
         ],
+        help_text="选择所属行业后按工伤保险行业风险分类表自动带出，可以修改",
     )
+    bank_name = BankNameField(
+        label="开户银行", required=False, help_text="填写到支行，如：中国工商银行北京海淀支行"
+    )
+    bank_account = BankAccountField(label="银行账号", required=False, help_text="8–30 位数字")
 
     def __init__(self, *args, regions=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -64,12 +104,53 @@ class UnitFieldsForm(StyledForm):
             (r.name, [(p, p) for p in r.insurance_places]) for r in regions if r.insurance_places
         ]
         self.fields["insurance_place"].choices = [("", "请选择")] + places
+        self.regions = {r.code: r for r in regions}
+        # The page's script narrows 单位参保地 to the chosen 统筹区 (clean() checks it again).
+        self.fields["region"].widget.attrs.update(
+            {
+                "data-places": json.dumps(
+                    {r.code: list(r.insurance_places) for r in regions}, ensure_ascii=False
+                ),
+                "data-places-target": "id_insurance_place",
+            }
+        )
+        self.fields["industry"].widget.attrs.update(
+            {
+                "data-risk-classes": json.dumps(risk_classes()),
+                "data-risk-target": "id_injury_risk_class",
+            }
+        )
+        if code := industry_code(self.initial.get("industry")):  # a stored "65 软件…"
+            self.initial["industry"] = code
         self.fields["unit_type"].widget.attrs.update(
             {
                 "data-unit-type-defaults": json.dumps(FALLBACK_DEFAULTS),
                 "data-editable-types": json.dumps([UnitType.GOVERNMENT, UnitType.INSTITUTION]),
             }
         )
+
+    def clean_industry(self):
+        code = self.cleaned_data.get("industry")
+        return industry_label(code) if code else ""
+
+    def clean(self):
+        data = super().clean()
+        region = self.regions.get(data.get("region") or "")
+        place = data.get("insurance_place") or ""
+        if region is not None and region.insurance_places and place not in region.insurance_places:
+            self.add_error(
+                "insurance_place",
+                f"单位参保地“{place}”不属于{region.name}，请选择{region.name}的单位参保地"
+                if place
+                else f"请选择{region.name}的单位参保地",
+            )
+        if data.get("injury_risk_class") is None and "injury_risk_class" not in self.errors:
+            suggested = risk_class_for(data.get("industry"))
+            if suggested is None:
+                self.add_error("injury_risk_class", "请选择工伤风险类别，或先选择所属行业自动带出")
+            else:
+                data["injury_risk_class"] = suggested
+        return data
 
 
 class CounterUnitForm(UnitFieldsForm):

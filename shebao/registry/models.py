@@ -98,6 +98,8 @@ class Unit(models.Model):
     contact_mobile = SealedAttribute(MOBILE)
     industry = models.CharField("行业", max_length=100, blank=True)
     injury_risk_class = models.PositiveSmallIntegerField("工伤风险类别", default=1)
+    bank_name = models.CharField("开户银行", max_length=60, blank=True)
+    bank_account = models.CharField("银行账号", max_length=30, blank=True)
     status = models.CharField("状态", max_length=1, choices=Status.choices, default=Status.ACTIVE)
     is_vip = models.BooleanField("VIP单位", default=False)
     created_at = models.DateTimeField("登记时间", auto_now_add=True)

@@ -5,7 +5,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from shebao.core.audit import audit_record
-from shebao.core.inputs import UNIT_FIELD_RULES, clean_fields
+from shebao.core.inputs import (
+    UNIT_FIELD_RULES,
+    clean_fields,
+    normalize_bank_account,
+    normalize_bank_name,
+)
 from shebao.core.sequences import next_unit_no
 from shebao.registry import access
 from shebao.registry.models import InsuranceType, Unit, UnitType, UnitTypeDefault
@@ -34,6 +39,8 @@ UNIT_FIELDS = [
     "contact_mobile",
     "industry",
     "injury_risk_class",
+    "bank_name",
+    "bank_account",
     "is_vip",
 ]
 
@@ -58,6 +65,9 @@ def unit_create(*, actor, region, fields: dict) -> Unit:
     if not data.get("uscc"):  # an old unit may have none
         rules.pop("uscc")
         data["uscc"] = None
+    for key, rule in (("bank_name", normalize_bank_name), ("bank_account", normalize_bank_account)):
+        if data.get(key):  # optional at the counter and for old units
+            rules[key] = rule
     errors = clean_fields(data, rules)
     if data.get("unit_type") not in UnitType.values:
         errors["unit_type"] = "请选择单位类型"

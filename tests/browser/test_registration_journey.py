@@ -94,20 +94,39 @@ def test_unit_registration_return_resubmit_approve_sign_in(
     expect_insurance_types_fixed_for_enterprise(applicant)
     applicant.get_by_label("隶属关系").select_option(label="市、地区")
     applicant.get_by_label("统筹区").select_option(label="北京市")
+    # 单位参保地 lists only the chosen 统筹区's places.
+    expect(applicant.locator("#id_insurance_place option")).to_have_count(2)
     applicant.get_by_label("单位参保地").select_option(label="北京市市本级")
     applicant.get_by_label("单位地址").fill("北京市海淀区测试路8号")
     applicant.get_by_label("法定代表人姓名").fill("赵法人")
     applicant.get_by_label("法定代表人身份证号").fill("11010519491231002X")
     applicant.get_by_label("联系人", exact=True).fill("钱联系")
     applicant.get_by_label("联系人手机").fill(MOBILE)
-    applicant.get_by_label("所属行业").fill("软件和信息技术服务业")
-    applicant.get_by_label("工伤风险类别").select_option("1")
+    applicant.get_by_label("所属行业").select_option("06")  # 煤炭开采: the table says 八类
+    expect(applicant.get_by_label("工伤风险类别")).to_have_value("8")
+    applicant.get_by_label("所属行业").select_option("65")
+    expect(applicant.get_by_label("工伤风险类别")).to_have_value("1")
+    applicant.get_by_label("开户银行").fill("中国工商银行北京海淀支行")
+    applicant.get_by_label("银行账号").fill("0200-0045-0901")  # a mistake: not digits only
     applicant.get_by_label("管理员账号").fill("zhaoadmin")
     applicant.get_by_label("管理员密码").fill(PASSWORD)
     applicant.get_by_label("确认密码").fill(PASSWORD)
     applicant.get_by_label("营业执照、法人证或批准成立文件").set_input_files(materials["licence"])
     applicant.get_by_label("法定代表人身份证（人像面）").set_input_files(materials["front"])
     applicant.get_by_label("法定代表人身份证（国徽面）").set_input_files(materials["back"])
+    applicant.get_by_role("button", name="保存，下一步").click()
+
+    # The mistake: a summary on top links to the field; the three files are kept.
+    summary = applicant.locator("#error-summary")
+    expect(summary).to_contain_text("请修改以下 1 处后再提交")
+    expect(summary.get_by_role("link")).to_contain_text("银行账号只能填写数字")
+    expect(applicant.locator("main")).to_contain_text("已保留，无需重新上传")
+    expect(applicant.locator(".kept-file img")).to_have_count(3)  # thumbnails
+    expect(applicant.get_by_role("button", name="重新上传")).to_have_count(3)
+    expect(applicant.locator("#id_licence")).to_be_hidden()
+    applicant.get_by_label("银行账号").fill("0200004509012345678")
+    applicant.get_by_label("管理员密码").fill(PASSWORD)  # passwords are never sent back
+    applicant.get_by_label("确认密码").fill(PASSWORD)
     applicant.get_by_role("button", name="保存，下一步").click()
 
     expect(applicant).to_have_url(re.compile(r"/register/[^/]+/submit/$"))

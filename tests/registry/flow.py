@@ -87,6 +87,11 @@ def media_files() -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
+def material_files() -> list[Path]:
+    """The filings' material files (not the uploads kept for a form that failed to save)."""
+    return [p for p in media_files() if "kept" not in p.parts]
+
+
 def age_codes(mobile: str) -> None:
     """Make the codes already sent to `mobile` old enough (2 minutes) that a new one may be
     requested, without waiting (the resend throttle is 60 s)."""

@@ -23,6 +23,7 @@ from shebao.contributions.settlement.services_region import (
 from shebao.contributions.wages.services import annual_wage_save, monthly_wage_save
 from shebao.core.ids import make_resident_id, make_uscc, mask_id_number
 from shebao.core.models import Region
+from shebao.filings.kept import kept_store
 from shebao.filings.models import Filing, FilingMaterial, FilingRow
 from shebao.filings.services import filing_approve, filing_cancel, filing_return, filing_submit
 from shebao.registry.changes import services as changes
@@ -34,11 +35,12 @@ from tests.conftest import ensure_published_parameters
 from tests.factories import PASSWORD, make_admin, make_operator, make_staff
 from tests.registry.changes_helpers import licence, proof, unit_general_after
 from tests.registry.enrolment_helpers import enrol_data
-from tests.registry.flow import make_draft
+from tests.registry.flow import checked_materials, make_draft
 
 PERIOD = 202508  # the victim region's current 结算期 (the shipped 2025-07 parameters apply)
 AREA = "510105"  # victims' ID numbers: masked "5101**********…", unlike any attacker's
 TYPES = ("110", "210", "310", "410")
+KEPT_OWNER = "victim-applicant-session-token"
 
 
 @dataclass
@@ -62,6 +64,8 @@ class World:
     job_id: int
     parameter_set_id: int
     material_id: int
+    kept_id: int  # a material kept for the victim applicant's form (filings/kept.py)
+    kept_owner: str  # the victim applicant's session token for it
     markers: list[str] = field(default_factory=list)
     victim_ids: dict[str, set] = field(default_factory=dict)  # column -> the victim's values
 
@@ -323,6 +327,12 @@ def build() -> World:
     )
 
     material = FilingMaterial.objects.filter(filing__serial_no=serials["person_key_change"]).first()
+    kept = kept_store(
+        owner=KEPT_OWNER,
+        scope="registration:new",
+        slot="licence",
+        checked=checked_materials()["licence"],
+    )
     world = World(
         victim_region=bj,
         other_region=sh,
@@ -347,6 +357,8 @@ def build() -> World:
         job_id=job.pk,
         parameter_set_id=ParameterSet.objects.filter(region=bj).order_by("pk").first().pk,
         material_id=material.pk,
+        kept_id=kept.pk,
+        kept_owner=KEPT_OWNER,
     )
     world.markers = markers(world, [v1, v2])
     world.victim_ids = {

@@ -179,6 +179,7 @@ PARAMS = {
     "job_id": lambda w, n: [w.job_id],
     "parameter_set_id": lambda w, n: [w.parameter_set_id],
     "material_id": lambda w, n: [w.material_id],
+    "kept_id": lambda w, n: [w.kept_id],
     "operator_id": lambda w, n: [w.victim_clerk.pk],
     "person_no": lambda w, n: [w.persons[3 if n == "staff:person_lock_detail" else 5].person_no],
     "unit_no": lambda w, n: [w.victim_admin.unit.unit_no],
@@ -218,7 +219,10 @@ def owner(w: World, name: str, namespace: str):
     if name == "unit:wages_monthly_edit":
         return w.institution_admin, {}
     if namespace == "registration":
-        return None, {"registration_serials": list(w.serials.values())}
+        return None, {
+            "registration_serials": list(w.serials.values()),
+            "kept_materials_owner": w.kept_owner,
+        }
     return {
         "unit": w.victim_admin,
         "web": w.victim_admin,

@@ -10,8 +10,23 @@ from shebao.web.fields import MobileField
 from shebao.web.forms import StyledForm
 
 
+class KeptFileInput(forms.FileInput):
+    """A file input that shows the file already kept for its slot (a thumbnail for an image, an
+    icon and the name for a PDF) with 重新上传; the page's script hides the input until then."""
+
+    template_name = "registry/widgets/kept_file.html"
+    kept: dict | None = None  # name, url, is_image, note
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["kept"] = self.kept
+        return context
+
+
 class UnitRegistrationForm(UnitFieldsForm):
-    """Public first registration: the unit's data, the administrator account, the materials."""
+    """Public first registration: the unit's data, the administrator account, the materials.
+    ``kept`` maps a material slot to the file already kept for it (uploaded before a failed
+    save, or on the application being edited): that slot needs no new upload."""
 
     admin_account = forms.CharField(
         label="管理员账号",
@@ -27,16 +42,21 @@ class UnitRegistrationForm(UnitFieldsForm):
     )
     password2 = forms.CharField(label="确认密码", widget=forms.PasswordInput, max_length=128)
 
-    def __init__(self, *args, editing=False, **kwargs):
+    def __init__(self, *args, editing=False, kept=None, **kwargs):
         super().__init__(*args, **kwargs)
+        kept = kept or {}
+        for name in ("industry", "bank_name", "bank_account"):
+            self.fields[name].required = True
         for slot, label in MATERIALS.items():
             self.fields[slot] = forms.FileField(
                 label=label,
-                required=not editing,
-                widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
+                required=not editing and slot not in kept,
+                widget=KeptFileInput(attrs={"accept": ACCEPT}),
                 help_text="JPG、PNG 或 PDF；图片自动旋转、去黑边并压缩到 500 KB 以内"
-                + ("；不重新上传则保留原文件" if editing else ""),
+                + ("；不重新上传则保留已上传的文件" if slot in kept else ""),
+                error_messages={"required": f"请上传{label}"},
             )
+            self.fields[slot].widget.kept = kept.get(slot)
         if editing:
             self.fields["password"].required = False
             self.fields["password2"].required = False
@@ -70,7 +90,28 @@ class SubmitForm(StyledForm):
     code = forms.CharField(label="短信验证码", max_length=6, min_length=6)
 
 
-class ReopenForm(StyledForm):
-    serial_no = forms.CharField(label="流水号", max_length=20)
-    mobile = MobileField(label="联系人手机")
-    code = forms.CharField(label="短信验证码", max_length=6)
+SERIAL_NO_LENGTH = 14  # core.sequences.next_serial_no: yyyyMMdd + 6 digits
+
+
+class ReopenCodeForm(StyledForm):
+    """What 获取验证码 needs on the reopen page, checked before anything is looked up."""
+
+    serial_no = forms.CharField(
+        label="申请流水号",
+        max_length=40,
+        error_messages={"required": "请填写申请流水号"},
+        help_text="保存申请时页面显示的 14 位数字",
+    )
+    mobile = MobileField(label="联系人手机", help_text="申请时填写的联系人手机号")
+
+    def clean_serial_no(self):
+        value = "".join(self.cleaned_data["serial_no"].split())
+        if not (value.isascii() and value.isdigit() and len(value) == SERIAL_NO_LENGTH):
+            raise forms.ValidationError(f"申请流水号为 {SERIAL_NO_LENGTH} 位数字，请核对")
+        return value
+
+
+class ReopenForm(ReopenCodeForm):
+    code = forms.CharField(
+        label="短信验证码", max_length=6, error_messages={"required": "请填写短信验证码"}
+    )

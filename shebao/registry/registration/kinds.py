@@ -12,12 +12,24 @@ from django.core.exceptions import ValidationError
 
 from shebao.core import hooks
 from shebao.core.ids import mask_id_number
-from shebao.core.inputs import UNIT_FIELD_RULES, clean_fields
+from shebao.core.inputs import (
+    UNIT_FIELD_RULES,
+    clean_fields,
+    normalize_bank_account,
+    normalize_bank_name,
+)
 from shebao.core.models import Region
 from shebao.core.sms import send_sms
 from shebao.filings.kinds import FilingHandler
 from shebao.filings.models import Filing, FilingKind, FilingState
-from shebao.registry.models import Affiliation, InsuranceType, Unit, UnitType
+from shebao.registry.industries import industry_code, industry_label, risk_class_for
+from shebao.registry.models import (
+    INJURY_CLASS_BENCHMARKS,
+    Affiliation,
+    InsuranceType,
+    Unit,
+    UnitType,
+)
 from shebao.registry.services import default_insurance_types, unit_create
 
 MATERIALS = {
@@ -39,8 +51,10 @@ PAYLOAD_LABELS = {
     "legal_rep_id_number": "法定代表人身份证号",
     "contact_name": "联系人",
     "contact_mobile": "联系人手机",
-    "industry": "行业",
+    "industry": "所属行业",
     "injury_risk_class": "工伤风险类别",
+    "bank_name": "开户银行",
+    "bank_account": "银行账号",
     "admin_account": "管理员账号",
 }
 
@@ -56,7 +70,21 @@ class UnitRegistrationHandler(FilingHandler):
         (the applicant's session, proven by SMS)."""
 
     def clean_payload(self, payload: dict, *, filing) -> dict:
-        errors = clean_fields(payload, UNIT_FIELD_RULES)
+        rules = {
+            **UNIT_FIELD_RULES,
+            "bank_name": normalize_bank_name,
+            "bank_account": normalize_bank_account,
+        }
+        errors = clean_fields(payload, rules)
+        code = industry_code(payload.get("industry"))
+        if code is None:
+            errors["industry"] = "请选择所属行业"
+        else:
+            payload["industry"] = industry_label(code)
+            if not payload.get("injury_risk_class"):  # left empty: the table's class
+                payload["injury_risk_class"] = risk_class_for(code)
+        if payload.get("injury_risk_class") not in INJURY_CLASS_BENCHMARKS:
+            errors["injury_risk_class"] = "请选择工伤风险类别（1–8 类）"
         if "uscc" not in errors:
             if Unit.objects.filter(uscc=payload["uscc"]).exists():
                 errors["uscc"] = (
@@ -140,6 +168,8 @@ class UnitRegistrationHandler(FilingHandler):
                 "contact_mobile": p["contact_mobile"],
                 "industry": p.get("industry", ""),
                 "injury_risk_class": p["injury_risk_class"],
+                "bank_name": p.get("bank_name", ""),
+                "bank_account": p.get("bank_account", ""),
             },
         )
         filing.unit = unit

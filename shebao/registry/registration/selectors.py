@@ -3,7 +3,9 @@
 number and contact mobile, and what the status and submit pages show of it."""
 
 from django.http import Http404
+from django.urls import reverse
 
+from shebao.filings.kept import kept_for
 from shebao.filings.models import Filing, FilingKind, FilingState
 from shebao.filings.selectors import filing_progress
 from shebao.registry.registration.kinds import UnitRegistrationHandler
@@ -44,4 +46,26 @@ def registration_display(filing: Filing, *, steps: bool = False) -> dict:
     }
     if steps:
         shown["steps"] = filing_progress(filing)
+    return shown
+
+
+def kept_display(owner: str | None, scope: str, filing: Filing | None = None) -> dict:
+    """The file each material slot already has, as the form shows it: the application's stored
+    material (when editing), replaced by the one kept from a failed save of this form."""
+    shown = {}
+    if filing is not None:
+        for m in filing.materials.all():
+            shown[m.slot] = {
+                "name": m.original_name,
+                "url": reverse("web:material", args=[m.pk]),
+                "is_image": m.content_type.startswith("image/"),
+                "note": "已上传",
+            }
+    for slot, row in kept_for(owner, scope).items():
+        shown[slot] = {
+            "name": row.original_name,
+            "url": reverse("registration:kept", args=[row.pk]) if row.is_image else "",
+            "is_image": row.is_image,
+            "note": "已保留，无需重新上传",
+        }
     return shown

@@ -33,7 +33,8 @@ def registration_save(
     """Create the draft (filing=None) or edit a draft/returned application. `data` is the
     cleaned form; the administrator's password is kept only as a hash."""
     payload = {key: data.get(key) for key in PAYLOAD_LABELS}
-    payload["injury_risk_class"] = int(payload["injury_risk_class"] or 1)
+    risk = payload["injury_risk_class"]
+    payload["injury_risk_class"] = int(risk) if risk else None  # empty: the industry's class
     payload["insurance_types"] = list(data.get("insurance_types") or [])
     if password:
         payload["admin_password_hash"] = make_password(password)

@@ -8,6 +8,7 @@ public_patterns = [
     path("", reg.registration_new, name="new"),
     path("reopen/", reg.registration_reopen, name="reopen"),
     path("reopen/code/", reg.registration_reopen_send_code, name="reopen_code"),
+    path("kept/<int:kept_id>/", reg.registration_kept, name="kept"),
     path("<str:serial_no>/", reg.registration_status, name="status"),
     path("<str:serial_no>/edit/", reg.registration_edit, name="edit"),
     path("<str:serial_no>/submit/", reg.registration_submit_view, name="submit"),

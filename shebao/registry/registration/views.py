@@ -4,15 +4,21 @@ serial number + mobile + SMS code."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from shebao.core.inputs import normalize_mobile
+from shebao.filings import kept
 from shebao.filings.materials import MaterialRejected, check_material
 from shebao.filings.models import Filing
 from shebao.filings.services import filing_cancel
 from shebao.registry.registration import selectors, services
-from shebao.registry.registration.forms import ReopenForm, SubmitForm, UnitRegistrationForm
+from shebao.registry.registration.forms import (
+    ReopenCodeForm,
+    ReopenForm,
+    SubmitForm,
+    UnitRegistrationForm,
+)
 from shebao.registry.registration.kinds import MATERIALS
 from shebao.web.decorators import hall_required
 from shebao.web.forms import add_service_errors
@@ -33,40 +39,70 @@ def _applicant_filing(request, serial_no: str) -> Filing:
     return selectors.applicant_filing(serial_no, granted=request.session.get(SESSION_KEY, []))
 
 
-def _checked_materials(request, form) -> dict:
-    checked = {}
+def _scope(filing: Filing | None) -> str:
+    return f"registration:{filing.serial_no if filing else 'new'}"
+
+
+def _keep_uploads(request, scope: str) -> dict[str, str]:
+    """Check each uploaded material by content and keep the good ones for this session (so a
+    mistake elsewhere on the form costs no upload); the refused ones' messages by slot."""
+    refused = {}
     for slot in MATERIALS:
         upload = request.FILES.get(slot)
         if upload is None:
             continue
         try:
-            checked[slot] = check_material(upload)
+            checked = check_material(upload)
         except MaterialRejected as e:
-            form.add_error(slot, str(e))
-    return checked
+            refused[slot] = str(e)
+        else:
+            owner = kept.kept_owner(request.session)
+            kept.kept_store(owner=owner, scope=scope, slot=slot, checked=checked)
+    return refused
+
+
+def _form(request, filing: Filing | None = None) -> UnitRegistrationForm:
+    """The form, bound on POST, with the files kept for it; refused uploads on their fields."""
+    scope = _scope(filing)
+    refused = _keep_uploads(request, scope) if request.method == "POST" else {}
+    owner = request.session.get(kept.SESSION_KEY)
+    form = UnitRegistrationForm(
+        request.POST or None,
+        request.FILES or None,
+        initial=dict(filing.payload) if filing else None,
+        editing=filing is not None,
+        kept=selectors.kept_display(owner, scope, filing),
+    )
+    if request.method == "POST":
+        form.is_valid()
+        for slot, message in refused.items():
+            form.add_error(slot, message)
+    return form
 
 
 def _save(request, form, filing: Filing | None = None) -> Filing | None:
-    """Check the materials and save the application; None with the errors on the form."""
-    materials = _checked_materials(request, form)
-    if form.errors:
+    """Save the application with the kept materials; None with the errors on the form."""
+    if not form.is_valid():  # unbound, or errors (the refused uploads' too)
         return None
+    scope, owner = _scope(filing), request.session.get(kept.SESSION_KEY)
     try:
-        return services.registration_save(
+        saved = services.registration_save(
             data=form.cleaned_data,
-            materials=materials,
+            materials=kept.kept_checked(owner, scope),
             password=form.cleaned_data.get("password"),
             filing=filing,
         )
     except ValidationError as e:
         add_service_errors(form, e)
         return None
+    kept.kept_discard(owner=owner, scope=scope)  # the filing has the files now
+    return saved
 
 
 @limit("registration_ip")
 def registration_new(request):
-    form = UnitRegistrationForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid() and (filing := _save(request, form)):
+    form = _form(request)
+    if filing := _save(request, form):
         _grant(request, filing)
         return redirect("registration:submit", serial_no=filing.serial_no)
     return render(request, "registry/registration_form.html", {"form": form, "editing": False})
@@ -78,10 +114,8 @@ def registration_edit(request, serial_no: str):
     if not filing.is_editable:
         messages.error(request, "该申请已提交或已办结，不能修改")
         return redirect("registration:status", serial_no=serial_no)
-    form = UnitRegistrationForm(
-        request.POST or None, request.FILES or None, initial=dict(filing.payload), editing=True
-    )
-    if request.method == "POST" and form.is_valid() and _save(request, form, filing):
+    form = _form(request, filing)
+    if _save(request, form, filing):
         messages.success(request, "修改已保存，请获取验证码后提交")
         return redirect("registration:submit", serial_no=serial_no)
     context = {"form": form, "editing": True, "filing": filing}
@@ -154,21 +188,42 @@ def registration_reopen(request):
     return render(request, "registry/registration_reopen.html", {"form": form})
 
 
+@require_GET
+def registration_kept(request, kept_id: int):
+    """The thumbnail of a material kept for this session's form (another session's: 404)."""
+    row = kept.kept_get(request.session.get(kept.SESSION_KEY), kept_id)
+    response = HttpResponse(kept.kept_thumbnail(row), content_type="image/jpeg")
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 @require_POST
 @limit("sms_send_ip")
 @limit("sms_send_account", key=post_fields("serial_no"))
 def registration_reopen_send_code(request):
-    serial_no = request.POST.get("serial_no", "")
-    try:  # one spelling per number before anything is counted or looked up
-        mobile = normalize_mobile(request.POST.get("mobile", ""))
-    except ValidationError as e:
-        return sms_refused(request, message=e.messages[0], button_id="send-code")
+    form = ReopenCodeForm(request.POST)
+    if not form.is_valid():  # empty or malformed: say which field, look nothing up
+        context = {"form": form, "button_id": "send-code"}
+        return render(request, "registry/_reopen_code_refused.html", context)
+    serial_no, mobile = form.cleaned_data["serial_no"], form.cleaned_data["mobile"]
     if selectors.registration_for_reopen(serial_no, mobile) is None:
         # Do not text numbers that have no application with this serial number.
-        return sms_refused(request, message=services.NOT_FOUND, button_id="send-code")
-    return sms_sent_fragment(
-        request, mobile=mobile, purpose="registration_reopen", button_id="send-code"
-    )
+        response = sms_refused(request, message=services.NOT_FOUND, button_id="send-code")
+    else:
+        response = sms_sent_fragment(
+            request, mobile=mobile, purpose="registration_reopen", button_id="send-code"
+        )
+    return _clear_code_checks(response, form)
+
+
+def _clear_code_checks(response, form):
+    """Empty the per-field messages an earlier 获取验证码 left (htmx out-of-band swaps)."""
+    for field in form:
+        response.content += (
+            f'<div id="{field.auto_id}-code-check" hx-swap-oob="true"></div>'.encode()
+        )
+    return response
 
 
 @require_POST

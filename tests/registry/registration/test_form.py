@@ -23,6 +23,7 @@ from tests.registry.flow import (
     bomb_png,
     form_errors,
     make_draft,
+    material_files,
     media_files,
     small_files,
     upload,
@@ -121,7 +122,7 @@ def assert_refused(response, field: str, *fragments: str) -> None:
         assert re.search(r'class="invalid-feedback[^"]*">' + re.escape(escape(e)), html), e
     assert Filing.objects.count() == 0
     assert FilingMaterial.objects.count() == 0
-    assert media_files() == []
+    assert material_files() == []  # (good uploads are kept for the form: test_kept.py)
 
 
 BAD_FIELDS = [
@@ -181,7 +182,7 @@ def test_missing_material_is_refused(client, region_bj):
     files = small_files()
     del files["legal_rep_id_back"]
     response = client.post("/register/", {**registration_data(), **files})
-    assert_refused(response, "legal_rep_id_back", "请上传")
+    assert_refused(response, "legal_rep_id_back", "请上传法定代表人身份证")
 
 
 BAD_FILES = [
@@ -234,7 +235,7 @@ def test_uscc_of_a_registered_unit_is_refused(client, staff_bj, region_bj):
 
 def test_uscc_with_an_open_application_is_refused(client, region_bj):
     pending = make_draft()
-    files_before = media_files()
+    files_before = material_files()
 
     response = client.post("/register/", {**registration_data(name="另一家公司"), **small_files()})
 
@@ -244,7 +245,7 @@ def test_uscc_with_an_open_application_is_refused(client, region_bj):
     ]
     assert list(Filing.objects.all()) == [pending]
     assert FilingMaterial.objects.count() == 3
-    assert media_files() == files_before
+    assert material_files() == files_before
 
 
 def test_lowercase_uscc_counts_as_the_same_application(client, region_bj):

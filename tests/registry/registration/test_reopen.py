@@ -19,6 +19,7 @@ from tests.registry.flow import (
     form_errors,
     make_draft,
     make_submitted,
+    material_files,
     media_files,
     page_messages,
     small_files,
@@ -246,7 +247,7 @@ def test_replaced_material_file_is_removed_from_storage(
 def test_bad_edit_changes_nothing(returned):
     browser = Client()
     reopen(browser, returned)
-    files_before = media_files()
+    files_before = material_files()
     response = browser.post(
         f"/register/{returned.serial_no}/edit/",
         {
@@ -258,7 +259,7 @@ def test_bad_edit_changes_nothing(returned):
     assert "contact_mobile" in form_errors(response)
     returned.refresh_from_db()
     assert returned.payload["address"] == "北京市海淀区测试路8号"
-    assert media_files() == files_before
+    assert material_files() == files_before  # the good uploads are only kept for the form
     assert not returned.steps.filter(action=FilingStep.Action.EDIT).exists()
 
 
