@@ -105,7 +105,7 @@ def test_wrong_sms_code_does_not_sign_in(client, admin_a):
     code_input = re.search(r'<input[^>]*name="code"[^>]*>', response.content.decode()).group()
     assert "is-invalid" in code_input
     assert signed_in_user_id(client) is None
-    assert client.get("/unit/")["Location"] == "/accounts/unit/login/"
+    assert client.get("/unit/")["Location"] == "/accounts/unit/login/?next=%2Funit%2F"
 
 
 def test_five_wrong_passwords_lock_the_account(client, admin_a):
@@ -397,7 +397,7 @@ def test_person_hall_refuses_operators_and_staff(admin_client, staff_client, per
 def test_anonymous_is_sent_to_the_halls_sign_in_page(client, db, url, login_url):
     response = client.get(url)
     assert response.status_code == 302
-    assert response["Location"] == login_url
+    assert response["Location"] == login_url + "?next=" + url.replace("/", "%2F")
 
 
 def test_unit_and_staff_halls_refuse_persons(person_user):
@@ -419,7 +419,7 @@ def test_logout_is_post_only_and_audited(admin_client, admin_a):
     assert response.status_code == 302
     assert response["Location"] == "/"
     assert signed_in_user_id(admin_client) is None
-    assert admin_client.get("/unit/")["Location"] == "/accounts/unit/login/"
+    assert admin_client.get("/unit/")["Location"] == "/accounts/unit/login/?next=%2Funit%2F"
     entry = AuditEntry.objects.get(action="logout")
     assert entry.actor_id == admin_a.pk
 

@@ -166,3 +166,12 @@ def test_https_is_required_when_the_request_is_secure():
     request = RequestFactory().get("/", secure=True)
     assert safe_next(request, "/unit/roster/", "operator") == "/unit/roster/"
     assert safe_next(request, "http://testserver/unit/roster/", "operator") == ""
+
+
+def test_a_page_that_asked_for_sign_in_is_reached_after_it(client, admin_a):
+    asked = client.get("/unit/roster/?q=%E5%BC%A0")  # q=张
+    assert asked["Location"] == f"{UNIT_LOGIN}?next=%2Funit%2Froster%2F%3Fq%3D%25E5%25BC%25A0"
+    page = client.get(asked["Location"]).content.decode()
+    assert 'name="next" value="/unit/roster/?q=%E5%BC%A0"' in page
+    unit_login_to(client, admin_a, "/unit/roster/?q=%E5%BC%A0")
+    assert verify_sms(client, admin_a.mobile)["Location"] == "/unit/roster/?q=%E5%BC%A0"

@@ -96,7 +96,7 @@ def test_other_halls_get_403(request, who, admin_a):
 def test_anonymous_is_sent_to_unit_sign_in(client, admin_a):
     response = client.get("/unit/operators/")
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/unit/login/"
+    assert response["Location"] == "/accounts/unit/login/?next=%2Funit%2Foperators%2F"
 
 
 def test_another_units_operator_is_404_and_unchanged(admin_client, admin_b):
@@ -204,4 +204,4 @@ def test_disabled_operators_open_session_is_cut_off(admin_client, clerk_a):
 
     response = clerk_client.get("/unit/")
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/unit/login/"
+    assert response["Location"] == "/accounts/unit/login/?next=%2Funit%2F"

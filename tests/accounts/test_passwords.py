@@ -249,7 +249,7 @@ def test_password_change_invalidates_other_sessions(admin_a):
     response = other_device.get("/unit/")
 
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/unit/login/"
+    assert response["Location"] == "/accounts/unit/login/?next=%2Funit%2F"
 
 
 # --- forgot password ---------------------------------------------------------------------------

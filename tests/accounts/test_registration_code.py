@@ -166,7 +166,7 @@ def test_revoke_cuts_off_open_sessions(staff_bj, admin_a):
 
     online_registration_revoke(actor=staff_bj, unit=admin_a.unit)
 
-    assert client.get("/unit/")["Location"] == "/accounts/unit/login/"
+    assert client.get("/unit/")["Location"] == "/accounts/unit/login/?next=%2Funit%2F"
 
 
 def test_revoke_by_staff_of_another_region_is_refused(staff_sh, admin_a):

@@ -209,7 +209,10 @@ def test_filter_by_text_and_date(staff_client, entries):
 def test_audit_page_is_for_staff_only(client, admin_client, entries):
     assert admin_client.get("/staff/audit/").status_code == 403
     response = client.get("/staff/audit/")
-    assert response.status_code == 302 and response["Location"] == "/accounts/staff/login/"
+    assert (
+        response.status_code == 302
+        and response["Location"] == "/accounts/staff/login/?next=%2Fstaff%2Faudit%2F"
+    )
 
 
 # --- list pages: a constant number of queries --------------------------------------------------

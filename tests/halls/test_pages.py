@@ -27,7 +27,10 @@ def test_each_hall_home_is_for_its_own_kind_only(admin_a, person_user, staff_bj)
     assert signed_in(admin_a).get("/staff/").status_code == 403
     assert signed_in(staff_bj).get("/person/").status_code == 403
     response = Client().get("/unit/")
-    assert response.status_code == 302 and response["Location"] == "/accounts/unit/login/"
+    assert (
+        response.status_code == 302
+        and response["Location"] == "/accounts/unit/login/?next=%2Funit%2F"
+    )
 
 
 def test_the_audit_log_shows_the_staffs_regions_and_filters(staff_bj, region_bj, region_sh):
