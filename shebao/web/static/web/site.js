@@ -104,6 +104,19 @@
     var box = e.detail.target.querySelector("[data-resend-after]");
     if (box) countdown(document.getElementById(box.getAttribute("data-button")), parseInt(box.getAttribute("data-resend-after"), 10));
   });
+  // A form answered with errors shows #error-summary (tabindex=-1): focus it and bring it into
+  // view, on load and after a swap that brings one, so screen readers and phones start there.
+  function focusErrorSummary(root) {
+    var box = root && root.id === "error-summary" ? root : (root && root.querySelector ? root.querySelector("#error-summary") : null);
+    if (!box) return;
+    box.focus({ preventScroll: true });
+    box.scrollIntoView({ block: "start" });
+  }
+  focusErrorSummary(document);
+  document.addEventListener("htmx:afterSwap", function (e) {
+    var target = e.detail.target;
+    focusErrorSummary(target && target.isConnected === false ? document : target);
+  });
   // Too many requests (429) answers a short Chinese message: show it where the answer goes.
   document.addEventListener("htmx:beforeSwap", function (e) {
     if (e.detail.xhr.status === 429) { e.detail.shouldSwap = true; e.detail.isError = false; }
