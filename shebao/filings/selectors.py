@@ -197,7 +197,7 @@ def refused_row_label(row: FilingRow) -> str:
 def refused_rows_summary(filing: Filing) -> list[str]:
     """The refused persons of a decided filing with their reasons, for the reviewer's message."""
     rows = filing.rows.filter(result=FilingRow.Result.REFUSED).order_by("pk")
-    return [f"{refused_row_label(r)} {r.refuse_reason}" for r in rows]
+    return [f"{refused_row_label(r)}：{r.refuse_reason}" for r in rows]
 
 
 def unit_filing_page(actor, filing: Filing) -> dict:

@@ -1,6 +1,6 @@
 """The site chrome's own endpoints."""
 
-from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.views.decorators.csrf import csrf_exempt
@@ -42,5 +42,6 @@ def guide_detail(request, slug):
 
 
 def favicon(request):
-    """/favicon.ico, which browsers ask for on their own: sent on to the static file."""
-    return HttpResponsePermanentRedirect(static("web/favicon.ico"))
+    """/favicon.ico, which browsers ask for on their own: sent on to the static file (302: the
+    static name may change with a hashed storage, so browsers must not keep the redirect)."""
+    return HttpResponseRedirect(static("web/favicon.ico"))

@@ -120,6 +120,8 @@ def test_unit_registration_return_resubmit_approve_sign_in(
     summary = applicant.locator("#error-summary")
     expect(summary).to_contain_text("请修改以下 1 处后再提交")
     expect(summary.get_by_role("link")).to_contain_text("银行账号只能填写数字")
+    expect(summary).to_be_focused()  # site.js starts the reader (and the phone's view) there
+    expect(summary).to_be_in_viewport()
     expect(applicant.locator("main")).to_contain_text("已保留，无需重新上传")
     expect(applicant.locator(".kept-file img")).to_have_count(3)  # thumbnails
     expect(applicant.get_by_role("button", name="重新上传")).to_have_count(3)

@@ -27,7 +27,9 @@ def test_review_page_carries_the_names_for_the_question(staff_client, submitted)
     assert 'data-confirm="确定审核通过？全部 2 人通过，通过后立即生效，不能撤销。"' in html
     assert f'data-refuse-row="乙（{masked(ident(13))}）"' in html
     assert ident(13) not in html
-    assert 'src="/static/filings/review_confirm.js"' in html
+    assert html.count('src="/static/filings/review_confirm.js"') == 1
+    title = html[html.index("<title>") : html.index("</title>")]
+    assert "<script" not in title and title.startswith(f"<title>审核 {submitted.serial_no} · ")
 
 
 def test_approve_with_a_refused_row_names_it_in_the_message(staff_client, submitted):
@@ -39,7 +41,7 @@ def test_approve_with_a_refused_row_names_it_in_the_message(staff_client, submit
     )
     html = response.content.decode()
     assert (
-        f"业务 {submitted.serial_no} 已审核通过；不通过 1 人：乙（{masked(ident(13))}） 劳动合同日期有误"
+        f"业务 {submitted.serial_no} 已审核通过；不通过 1 人：乙（{masked(ident(13))}）：劳动合同日期有误"
         in html
     )
     row.refresh_from_db()

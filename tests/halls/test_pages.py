@@ -33,6 +33,17 @@ def test_each_hall_home_is_for_its_own_kind_only(admin_a, person_user, staff_bj)
     )
 
 
+def test_each_hall_home_names_its_hall_once_in_the_title(admin_a, person_user, staff_bj):
+    for user, path, name in [
+        (admin_a, "/unit/", "单位网厅"),
+        (person_user, "/person/", "个人网厅"),
+        (staff_bj, "/staff/", "经办后台"),
+    ]:
+        html = signed_in(user).get(path).content.decode()
+        title = html[html.index("<title>") + 7 : html.index("</title>")]
+        assert title == f"首页 · {name} · 社保网上经办平台", title
+
+
 def test_the_audit_log_shows_the_staffs_regions_and_filters(staff_bj, region_bj, region_sh):
     audit_record(actor=staff_bj, action="demo.bj", region=region_bj)
     audit_record(actor=staff_bj, action="demo.sh", region=region_sh)

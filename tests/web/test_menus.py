@@ -88,5 +88,5 @@ def test_the_page_shows_the_marked_entry(admin_client):
 
 def test_favicon_redirects_to_the_static_file(client):
     response = client.get("/favicon.ico")
-    assert response.status_code == 301
+    assert response.status_code == 302  # temporary: browsers keep no stale permanent redirect
     assert response["Location"].endswith("web/favicon.ico")

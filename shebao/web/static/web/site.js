@@ -64,21 +64,31 @@
     });
     return labels.map(function (parts) { return parts.join(" · "); });
   }
-  function labelTable(table) {
-    if (table.classList.contains("table-keep") || !table.tHead || !table.tHead.rows.length) return;
-    var labels = headerLabels(table.tHead);
-    var rows = [];
-    Array.prototype.forEach.call(table.tBodies, function (body) { rows.push.apply(rows, body.rows); });
-    if (table.tFoot) rows.push.apply(rows, table.tFoot.rows);
-    rows.forEach(function (row) {
+  // Body and footer cells: a grid per section remembers the columns taken by cells spanning
+  // down from earlier rows (rowspan), so each later cell lands under its own column's header.
+  function labelSection(section, labels) {
+    var taken = [];
+    Array.prototype.forEach.call(section.rows, function (row, r) {
+      taken[r] = taken[r] || [];
       var c = 0;
       Array.prototype.forEach.call(row.cells, function (cell) {
+        while (taken[r][c]) c += 1;
         var span = cell.colSpan || 1;
         if (span === 1 && labels[c]) cell.setAttribute("data-label", labels[c]);
         else cell.removeAttribute("data-label");
+        for (var dr = 0; dr < Math.max(1, cell.rowSpan || 1); dr += 1) {
+          taken[r + dr] = taken[r + dr] || [];
+          for (var dc = 0; dc < span; dc += 1) taken[r + dr][c + dc] = true;
+        }
         c += span;
       });
     });
+  }
+  function labelTable(table) {
+    if (table.classList.contains("table-keep") || !table.tHead || !table.tHead.rows.length) return;
+    var labels = headerLabels(table.tHead);
+    Array.prototype.forEach.call(table.tBodies, function (body) { labelSection(body, labels); });
+    if (table.tFoot) labelSection(table.tFoot, labels);
     table.classList.add("table-stack");
   }
   function labelTables(root) {
@@ -93,6 +103,19 @@
   document.addEventListener("htmx:afterSwap", function (e) {
     var box = e.detail.target.querySelector("[data-resend-after]");
     if (box) countdown(document.getElementById(box.getAttribute("data-button")), parseInt(box.getAttribute("data-resend-after"), 10));
+  });
+  // A form answered with errors shows #error-summary (tabindex=-1): focus it and bring it into
+  // view, on load and after a swap that brings one, so screen readers and phones start there.
+  function focusErrorSummary(root) {
+    var box = root && root.id === "error-summary" ? root : (root && root.querySelector ? root.querySelector("#error-summary") : null);
+    if (!box) return;
+    box.focus({ preventScroll: true });
+    box.scrollIntoView({ block: "start" });
+  }
+  focusErrorSummary(document);
+  document.addEventListener("htmx:afterSwap", function (e) {
+    var target = e.detail.target;
+    focusErrorSummary(target && target.isConnected === false ? document : target);
   });
   // Too many requests (429) answers a short Chinese message: show it where the answer goes.
   document.addEventListener("htmx:beforeSwap", function (e) {
