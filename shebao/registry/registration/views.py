@@ -53,11 +53,10 @@ def _keep_uploads(request, scope: str) -> dict[str, str]:
             continue
         try:
             checked = check_material(upload)
-        except MaterialRejected as e:
-            refused[slot] = str(e)
-        else:
             owner = kept.kept_owner(request.session)
             kept.kept_store(owner=owner, scope=scope, slot=slot, checked=checked)
+        except MaterialRejected as e:  # by its content, or over the session's quota
+            refused[slot] = str(e)
     return refused
 
 
