@@ -229,3 +229,11 @@ def test_the_quota_is_twenty_megabytes():
     from shebao.filings import kept
 
     assert kept.QUOTA == 20 * 1024 * 1024
+
+
+def test_error_summary_asks_for_the_passwords_again(client, region_bj):
+    response = client.post("/register/", registration_data(contact_name=""))
+    html = response.content.decode()
+    assert "请重新输入管理员密码和确认密码" in html
+    assert html.index("请重新输入管理员密码和确认密码") > html.index("请修改以下")
+    assert "请重新输入" not in client.get("/register/").content.decode()
