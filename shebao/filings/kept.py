@@ -15,17 +15,19 @@ from datetime import timedelta
 from io import BytesIO
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.http import Http404
 from django.utils import timezone
 from PIL import Image
 
-from shebao.filings.materials import CheckedMaterial
+from shebao.filings.materials import CheckedMaterial, MaterialRejected
 from shebao.filings.models import KeptMaterial
 
 SESSION_KEY = "kept_materials_owner"
 KEEP_FOR = timedelta(days=1)
 THUMBNAIL_SIDE = 240
+QUOTA = 20 * 1024 * 1024  # the kept files of one session, in total
 
 
 def kept_owner(session) -> str:
@@ -53,25 +55,63 @@ def kept_purge(*, now=None) -> int:
 
 
 def kept_store(*, owner: str, scope: str, slot: str, checked: CheckedMaterial) -> KeptMaterial:
-    """Keep one checked material for the owner's form, replacing the slot's earlier one."""
+    """Keep one checked material for the owner's form, replacing the slot's earlier one.
+
+    The new file is written first; the swap of the rows runs in one transaction that locks the
+    slot's earlier row, and the earlier file goes only once that commits. Two saves of the same
+    slot at once (a double click) meet the unique constraint: the loser retries once, and a
+    failed insert removes the file it wrote. Over ``QUOTA`` in total for the session: refused
+    with ``MaterialRejected`` (shown next to the field), nothing written."""
     kept_purge()
-    _drop(list(KeptMaterial.objects.filter(owner=owner, scope=scope, slot=slot)))
-    with transaction.atomic():
-        row = KeptMaterial(
-            owner=owner,
-            scope=scope,
-            slot=slot,
-            token=secrets.token_hex(16),
-            original_name=checked.original_name,
-            content_type=checked.content_type,
-            size=len(checked.content),
-            sha256=checked.sha256,
-            width=checked.width,
-            height=checked.height,
+    others = (
+        KeptMaterial.objects.filter(owner=owner)
+        .exclude(scope=scope, slot=slot)
+        .aggregate(total=Sum("size"))["total"]
+        or 0
+    )
+    if others + len(checked.content) > QUOTA:
+        raise MaterialRejected(
+            checked.original_name,
+            f"本次保留的文件合计超过 {QUOTA // (1024 * 1024)} MB，请压缩后重新上传或直接保存",
         )
-        row.file.save(checked.extension, ContentFile(checked.content), save=False)
-        row.save()
+    row = KeptMaterial(
+        owner=owner,
+        scope=scope,
+        slot=slot,
+        token=secrets.token_hex(16),
+        original_name=checked.original_name,
+        content_type=checked.content_type,
+        size=len(checked.content),
+        sha256=checked.sha256,
+        width=checked.width,
+        height=checked.height,
+    )
+    row.file.save(checked.extension, ContentFile(checked.content), save=False)
+    try:
+        for attempt in range(2):
+            try:
+                _swap(row, owner=owner, scope=scope, slot=slot)
+                break
+            except IntegrityError:
+                if attempt:
+                    raise
+                row.pk = None
+    except Exception:
+        row.file.delete(save=False)
+        raise
     return row
+
+
+def _swap(row: KeptMaterial, *, owner: str, scope: str, slot: str) -> None:
+    """Replace the slot's earlier row by ``row`` in one transaction; its file goes on commit."""
+    with transaction.atomic():
+        old = list(
+            KeptMaterial.objects.select_for_update().filter(owner=owner, scope=scope, slot=slot)
+        )
+        KeptMaterial.objects.filter(pk__in=[o.pk for o in old]).delete()
+        row.save(force_insert=True)
+        files = [o.file for o in old]
+        transaction.on_commit(lambda: [f.delete(save=False) for f in files])
 
 
 def kept_for(owner: str | None, scope: str) -> dict[str, KeptMaterial]:

@@ -104,7 +104,10 @@ class UnitFieldsForm(StyledForm):
             (r.name, [(p, p) for p in r.insurance_places]) for r in regions if r.insurance_places
         ]
         self.fields["insurance_place"].choices = [("", "请选择")] + places
+        # Required whenever the 统筹区 has places (clean() asks for it): marked like the others.
+        self.fields["insurance_place"].marked_required = True
         self.regions = {r.code: r for r in regions}
+        self._preselect_only_place()
         # The page's script narrows 单位参保地 to the chosen 统筹区 (clean() checks it again).
         self.fields["region"].widget.attrs.update(
             {
@@ -128,6 +131,19 @@ class UnitFieldsForm(StyledForm):
                 "data-editable-types": json.dumps([UnitType.GOVERNMENT, UnitType.INSTITUTION]),
             }
         )
+
+    def _preselect_only_place(self) -> None:
+        """A 统筹区 with exactly one 单位参保地: that place is chosen (the page's script does
+        the same when the 统筹区 changes)."""
+        source = self.data if self.is_bound else self.initial
+        region = self.regions.get(source.get("region") or "")
+        if region is None or len(region.insurance_places) != 1 or source.get("insurance_place"):
+            return
+        if self.is_bound:
+            self.data = self.data.copy()
+            self.data["insurance_place"] = region.insurance_places[0]
+        else:
+            self.initial["insurance_place"] = region.insurance_places[0]
 
     def clean_industry(self):
         code = self.cleaned_data.get("industry")

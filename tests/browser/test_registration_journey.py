@@ -94,9 +94,9 @@ def test_unit_registration_return_resubmit_approve_sign_in(
     expect_insurance_types_fixed_for_enterprise(applicant)
     applicant.get_by_label("隶属关系").select_option(label="市、地区")
     applicant.get_by_label("统筹区").select_option(label="北京市")
-    # 单位参保地 lists only the chosen 统筹区's places.
+    # 单位参保地 lists only the chosen 统筹区's places; its only place is chosen at once.
     expect(applicant.locator("#id_insurance_place option")).to_have_count(2)
-    applicant.get_by_label("单位参保地").select_option(label="北京市市本级")
+    expect(applicant.get_by_label("单位参保地")).to_have_value("北京市市本级")
     applicant.get_by_label("单位地址").fill("北京市海淀区测试路8号")
     applicant.get_by_label("法定代表人姓名").fill("赵法人")
     applicant.get_by_label("法定代表人身份证号").fill("11010519491231002X")

@@ -62,6 +62,15 @@ class UnitRegistrationForm(UnitFieldsForm):
             self.fields["password2"].required = False
             self.fields["password"].help_text = "不修改请留空"
 
+    @property
+    def password_note(self) -> str:
+        """The error summary's reminder: the passwords typed are never sent back."""
+        if not self.is_bound or not self.errors:
+            return ""
+        if self.fields["password"].required or self.data.get("password"):
+            return "请重新输入管理员密码和确认密码"
+        return ""
+
     def clean_admin_account(self):
         value = self.cleaned_data["admin_account"].strip()
         if not all(c.isascii() and (c.isalnum() or c == "_") for c in value):

@@ -2,6 +2,7 @@
 (only for the session that created or reopened it), an application found again by serial
 number and contact mobile, and what the status and submit pages show of it."""
 
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.urls import reverse
 
@@ -69,3 +70,18 @@ def kept_display(owner: str | None, scope: str, filing: Filing | None = None) ->
             "note": "已保留，无需重新上传",
         }
     return shown
+
+
+def registration_missing(filing: Filing) -> list[str]:
+    """What the saved application lacks before it can be submitted (a draft saved before a
+    field became required): the messages with their fields' labels; empty when complete."""
+    handler = UnitRegistrationHandler()
+    try:
+        handler.clean_payload(dict(filing.payload), filing=filing)
+    except ValidationError as e:
+        return [
+            f"{handler.labels.get(field, '')}：{message}" if field in handler.labels else message
+            for field, messages in e.message_dict.items()
+            for message in messages
+        ]
+    return []

@@ -53,11 +53,10 @@ def _keep_uploads(request, scope: str) -> dict[str, str]:
             continue
         try:
             checked = check_material(upload)
-        except MaterialRejected as e:
-            refused[slot] = str(e)
-        else:
             owner = kept.kept_owner(request.session)
             kept.kept_store(owner=owner, scope=scope, slot=slot, checked=checked)
+        except MaterialRejected as e:  # by its content, or over the session's quota
+            refused[slot] = str(e)
     return refused
 
 
@@ -129,7 +128,8 @@ def registration_submit_view(request, serial_no: str):
     if not filing.is_editable:
         return redirect("registration:status", serial_no=serial_no)
     form = SubmitForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    missing = selectors.registration_missing(filing)  # no code is asked for or used then
+    if request.method == "POST" and not missing and form.is_valid():
         try:
             services.registration_submit_with_code(filing=filing, code=form.cleaned_data["code"])
         except ValidationError as e:
@@ -140,7 +140,8 @@ def registration_submit_view(request, serial_no: str):
                 f"申请已提交，流水号 {filing.serial_no}。审核结果将以短信通知联系人手机，请耐心等待。",
             )
             return redirect("registration:status", serial_no=serial_no)
-    context = {"filing": filing, "form": form, **selectors.registration_display(filing)}
+    context = {"filing": filing, "form": form, "missing": missing}
+    context.update(selectors.registration_display(filing))
     return render(request, "registry/registration_submit.html", context)
 
 
@@ -149,6 +150,9 @@ def registration_submit_view(request, serial_no: str):
 @limit("sms_send_account", key=url_value("serial_no"))
 def registration_send_code(request, serial_no: str):
     filing = _applicant_filing(request, serial_no)
+    if selectors.registration_missing(filing):
+        message = "申请信息不完整，请先点“修改”补全后再获取验证码"
+        return sms_refused(request, message=message, button_id="send-code")
     return sms_sent_fragment(
         request, mobile=filing.contact_mobile, purpose="unit_registration", button_id="send-code"
     )

@@ -56,9 +56,10 @@ def test_a_mistake_keeps_the_good_files_and_the_next_save_uses_them(client, regi
     assert len(media_files()) == 3  # the kept copies are gone
 
 
-def test_a_new_upload_replaces_the_kept_one(client, region_bj):
+def test_a_new_upload_replaces_the_kept_one(client, region_bj, django_capture_on_commit_callbacks):
     fail_once(client, **small_files())
-    fail_once(client, licence=upload("新执照.jpg", small_files()["licence"].read()))
+    with django_capture_on_commit_callbacks(execute=True):  # the replaced file goes on commit
+        fail_once(client, licence=upload("新执照.jpg", small_files()["licence"].read()))
     assert KeptMaterial.objects.get(slot="licence").original_name == "新执照.jpg"
     assert KeptMaterial.objects.count() == 3
     assert len(media_files()) == 3
@@ -148,3 +149,91 @@ def test_error_summary_links_each_field(client, region_bj):
     assert 'href="#id_contact_name"' in html
     assert 'href="#id_bank_account"' in html
     assert 'href="#id_licence"' in html
+
+
+# --- storing a slot twice, a failed insert, the session's quota ------------------------------
+
+
+def test_storing_the_same_slot_twice_keeps_one_row_and_one_file(
+    region_bj, django_capture_on_commit_callbacks
+):
+    from shebao.filings import kept
+    from tests.registry.flow import checked_materials
+
+    checked = checked_materials()["licence"]
+    with django_capture_on_commit_callbacks(execute=True):
+        kept.kept_store(owner="o", scope="s", slot="licence", checked=checked)
+        kept.kept_store(owner="o", scope="s", slot="licence", checked=checked)
+    assert KeptMaterial.objects.count() == 1
+    assert len(media_files()) == 1
+
+
+def test_a_failed_insert_leaves_no_orphan_file(region_bj, monkeypatch):
+    from django.db import IntegrityError
+
+    from shebao.filings import kept
+    from tests.registry.flow import checked_materials
+
+    def clash(*args, **kwargs):
+        raise IntegrityError("one_kept_material_per_slot")
+
+    monkeypatch.setattr(KeptMaterial, "save", clash)
+    with pytest.raises(IntegrityError):
+        kept.kept_store(
+            owner="o", scope="s", slot="licence", checked=checked_materials()["licence"]
+        )
+    assert KeptMaterial.objects.count() == 0
+    assert media_files() == []
+
+
+def test_a_clash_with_a_concurrent_save_is_retried_once(region_bj, monkeypatch):
+    from django.db import IntegrityError
+
+    from shebao.filings import kept
+    from tests.registry.flow import checked_materials
+
+    real_save, calls = KeptMaterial.save, []
+
+    def clash_once(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise IntegrityError("one_kept_material_per_slot")
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(KeptMaterial, "save", clash_once)
+    kept.kept_store(owner="o", scope="s", slot="licence", checked=checked_materials()["licence"])
+    assert KeptMaterial.objects.count() == 1 and len(media_files()) == 1
+
+
+def test_kept_files_over_the_quota_are_refused_next_to_the_field(client, region_bj, monkeypatch):
+    from shebao.filings import kept
+
+    fail_once(client, **small_files())
+    used = sum(k.size for k in KeptMaterial.objects.exclude(slot="licence"))
+    monkeypatch.setattr(kept, "QUOTA", used + 10)  # the new licence will not fit
+    before = {k.pk for k in KeptMaterial.objects.all()}
+    response = client.post(
+        "/register/",
+        {
+            **registration_data(contact_name=""),
+            "licence": upload("大文件.jpg", small_files()["licence"].read()),
+        },
+    )
+    errors = form_errors(response)
+    assert any("合计超过" in e for e in errors["licence"])
+    assert {k.pk for k in KeptMaterial.objects.all()} == before  # the earlier licence is kept
+    assert len(media_files()) == 3
+
+
+def test_the_quota_is_twenty_megabytes():
+    from shebao.filings import kept
+
+    assert kept.QUOTA == 20 * 1024 * 1024
+
+
+def test_error_summary_asks_for_the_passwords_again(client, region_bj):
+    response = client.post("/register/", registration_data(contact_name=""))
+    html = response.content.decode()
+    assert "请重新输入管理员密码和确认密码" in html
+    assert html.index("请重新输入管理员密码和确认密码") > html.index("请修改以下")
+    assert "请重新输入" not in client.get("/register/").content.decode()

@@ -387,3 +387,18 @@ def test_cancel_needs_post(client, region_bj):
     assert client.get(f"/register/{filing.serial_no}/cancel/").status_code == 405
     filing.refresh_from_db()
     assert filing.state == FilingState.DRAFT
+
+
+def test_a_form_wide_error_of_reopen_shows_once(client, region_bj, monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    from shebao.registry.registration import services
+
+    def not_found(**kwargs):
+        raise ValidationError(services.NOT_FOUND)
+
+    monkeypatch.setattr(services, "registration_reopen", not_found)
+    response = client.post(
+        "/register/reopen/", {"serial_no": "20250101000001", "mobile": MOBILE, "code": "123456"}
+    )
+    assert response.content.decode().count(services.NOT_FOUND) == 1

@@ -44,9 +44,38 @@ def test_place_of_another_region_is_refused_on_the_form(region_bj, region_sh):
 
 
 def test_place_is_asked_for_when_the_region_has_places(region_bj):
+    region_bj.insurance_places = ["北京市市本级", "北京市海淀区"]
+    region_bj.save()
     form = UnitRegistrationForm(registration_data(insurance_place=""), small_files())
     assert not form.is_valid()
     assert form.errors["insurance_place"] == ["请选择北京市的单位参保地"]
+
+
+def test_place_is_marked_required_like_the_other_required_fields(client, region_bj):
+    html = client.get("/register/").content.decode()
+    assert '<label class="form-label required" for="id_insurance_place">' in html
+    assert '<label class="form-label required" for="id_region">' in html
+
+
+def test_the_only_place_of_the_region_is_preselected(client, region_bj):
+    form = UnitRegistrationForm(registration_data(insurance_place=""), small_files())
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["insurance_place"] == "北京市市本级"
+    # Rendered again after a mistake elsewhere: the place is selected.
+    response = client.post("/register/", registration_data(insurance_place="", contact_name=""))
+    html = response.content.decode()
+    assert '<option value="北京市市本级" selected>' in html
+    assert "insurance_place" not in form_errors(response)
+    # Rendered with a region and no place (a draft): selected too.
+    form = UnitRegistrationForm(initial={"region": "110000"})
+    assert '<option value="北京市市本级" selected>' in str(form["insurance_place"])
+
+
+def test_a_region_with_several_places_preselects_none(region_bj):
+    region_bj.insurance_places = ["北京市市本级", "北京市海淀区"]
+    region_bj.save()
+    form = UnitRegistrationForm(initial={"region": "110000"})
+    assert " selected>北京" not in str(form["insurance_place"])
 
 
 # --- industry and risk class -------------------------------------------------------------------

@@ -11,7 +11,9 @@
       var list = places[region.value] || [];
       while (place.options.length) place.remove(0);
       place.add(new Option(list.length ? "请选择" : (region.value ? "无需选择" : "请先选择统筹区"), ""));
-      list.forEach(function (p) { place.add(new Option(p, p, false, p === chosen)); });
+      // A 统筹区 with one place: that place is chosen.
+      list.forEach(function (p) { place.add(new Option(p, p, false, p === chosen || list.length === 1)); });
+      if (list.length === 1) place.value = list[0];
     };
     region.addEventListener("change", narrow);
     narrow();
