@@ -5,7 +5,7 @@ it)."""
 import pytest
 
 from shebao.filings.models import Filing, FilingRow
-from shebao.filings.services import filing_submit
+from shebao.filings.services import filing_return, filing_submit
 from shebao.registry.enrolment.services import enrolment_save, stop_save
 from tests.conftest import signed_in
 from tests.factories import make_operator
@@ -111,3 +111,15 @@ def test_default_is_the_actors_own_draft_before_a_colleagues_newer_one(admin_a, 
     assert f'<option value="{theirs.serial_no}" selected>' in html
     signed_in(third).post("/unit/enrolment/", form_post(ident(17), name="丁"))
     assert theirs.rows.filter(name="丁").exists() and not own.rows.filter(name="丁").exists()
+
+
+def test_rows_of_a_draft_say_not_yet_submitted_not_pending_review(admin_client, admin_a, staff_bj):
+    draft = enrolment_save(actor=admin_a, data=enrol_data(ident(11), name="甲"))
+    html = text(admin_client.get(f"/unit/filings/{draft.serial_no}/"))
+    assert "<td>待提交</td>" in html and "待审核" not in html
+    filing_submit(actor=admin_a, filing=draft)
+    html = text(admin_client.get(f"/unit/filings/{draft.serial_no}/"))
+    assert "<td>待审核</td>" in html and "<td>待提交</td>" not in html
+    filing_return(actor=staff_bj, filing_id=draft.pk, reason="材料不全")
+    html = text(admin_client.get(f"/unit/filings/{draft.serial_no}/"))
+    assert "<td>待提交</td>" in html and "<td>待审核</td>" not in html
