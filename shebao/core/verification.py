@@ -1,9 +1,10 @@
 """SMS verification codes: 6 digits, valid 10 minutes, single use, resend not before 60 s,
-five wrong tries void the code. The 60 s spacing holds only against a code still usable (a
-used, voided or expired one does not block a new one). Daily caps per mobile (settings SHEBAO_SMS_CODES_PER_MOBILE_DAY,
-SHEBAO_WRONG_CODES_PER_MOBILE_DAY) on codes sent and on wrong codes entered, counted in the shared
-cache under a keyed hash of the mobile (never the mobile itself); RATELIMIT_ENABLE = False
-switches them off with the rate limits. Notification SMS (shebao.core.sms.send_sms) are not capped.
+five wrong tries void the code. The 60 s spacing holds against the newest code not used and not
+expired (a used or expired one does not block a new one; one voided by wrong tries does). Daily
+caps per mobile (settings SHEBAO_SMS_CODES_PER_MOBILE_DAY, SHEBAO_WRONG_CODES_PER_MOBILE_DAY) on
+codes sent and on wrong codes entered, counted in the shared cache under a keyed hash of the
+mobile (never the mobile itself); RATELIMIT_ENABLE = False switches them off with the rate
+limits. Notification SMS (shebao.core.sms.send_sms) are not capped.
 
 `verification_code_check` commits its own bookkeeping (wrong tries, use), so call it before the
 caller's `transaction.atomic()` block: a failed try must count even when the caller rolls back."""
@@ -110,15 +111,15 @@ def _digest(mobile: str, purpose: str, code: str) -> str:
 
 
 def seconds_until_resend(*, mobile: str, purpose: str) -> int:
-    """Seconds before a new code may be sent: the 60 s spacing holds only against a code still
-    waiting to be used (unused, not voided, not expired). A used, voided or expired code never
-    blocks a new one: signing out and in again at once must not leave the user waiting."""
+    """Seconds before a new code may be sent: the 60 s spacing holds against the newest code not
+    yet used and not expired. A used or expired code never blocks a new one (signing out and in
+    again at once must not leave the user waiting); a code voided by five wrong tries still
+    counts, so guessing cannot be turned into a stream of fresh codes."""
     last = (
         VerificationCode.objects.filter(
             VerificationCode.mobile.q(mobile),
             purpose=purpose,
             used_at__isnull=True,
-            voided=False,
             expires_at__gt=timezone.now(),
         )
         .order_by("-created_at")

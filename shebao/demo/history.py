@@ -1,6 +1,7 @@
 """A lived-in demo: years of settled and paid months, a retiree, a flexible worker, a unit in
-arrears and filings in every state, written through the real services so every figure the pages
-show is the one they compute.
+arrears and filings in every state. Settlements, filings and the flexible worker go through the
+real services, so every amount due on the pages is the one they compute; the units' payments are
+bulk-created (``pay_in_full``: equal to what is due), not posted one by one.
 
 The history runs month by month from January three years back to last month: each 结算期 the
 demo regions' current period is moved to that month, every demo unit settles it
@@ -28,6 +29,7 @@ from shebao.contributions.settlement.services import rebuild_arrears, settlement
 from shebao.core.ids import make_resident_id
 from shebao.core.models import Region
 from shebao.core.periods import Period
+from shebao.core.retirement import MEN, retirement_period
 from shebao.core.sequences import next_person_no
 from shebao.filings.models import Filing
 from shebao.filings.services import filing_approve, filing_return, filing_submit
@@ -48,9 +50,28 @@ RETURN_REASON = "缴费工资与劳动合同约定的工资不一致，请核对
 # The named persons the README points to: (key, ID area, birth, order, name, mobile).
 # Odd order codes are men, even women (GB 11643).
 WORKER = ("worker", "110105", date(1986, 4, 12), 31, "陈志远", "13800000002")
-RETIREE = ("retiree", "110108", date(1964, 8, 20), 17, "刘建国", "13800000003")
+# The retiree's birth depends on the current period (``retiree_spec``): None here.
+RETIREE = ("retiree", "110108", None, 17, "刘建国", "13800000003")
 FLEXIBLE = ("flexible", "110101", date(1990, 11, 5), 44, "赵丽娜", "13800000004")
-NAMED = (WORKER, RETIREE, FLEXIBLE)
+RETIRED_MONTHS_AGO = 13  # the retiree retired this many months before the current period
+
+
+def retiree_spec(current: int) -> tuple:
+    """The retiree, born so that he reached the statutory retirement month (MEN, with the 2025
+    reform's delays) about a year before `current`: inside the three-year history in any year."""
+    target = Period.parse(current) - RETIRED_MONTHS_AGO
+    birth = Period(target.year - 60, target.month)
+    while retirement_period(birth.first_day, MEN) > target:
+        birth = birth - 1
+    key, area, _birth, order, name, mobile = RETIREE
+    return (key, area, birth.first_day.replace(day=20), order, name, mobile)
+
+
+def named_specs(current: int) -> tuple:
+    """The named persons the README points to, for a demo loaded at `current`."""
+    return (WORKER, retiree_spec(current), FLEXIBLE)
+
+
 # persons filed into the arrears unit's filings (area, birth, order, name)
 NEWCOMERS = [
     ("110105", date(1995, 6, 18), 53, "孙浩然"),
@@ -164,8 +185,10 @@ def named_persons(units: list[Unit], history: list[int], password_hash: str) -> 
             WageBase.objects.create(
                 person=worker, unit=first, valid_from=year * 100 + 7, wage=Decimal(wage)
             )
-    retired = _retirement(RETIREE[2], history)
-    retiree = _person(RETIREE, sex="1", first_work=date(1984, 9, 1), region_id="110000")
+    spec = retiree_spec(int(Period.parse(history[-1]).next()))
+    retired = int(retirement_period(spec[2], MEN))
+    first_work = date(spec[2].year + 20, 9, 1)
+    retiree = _person(spec, sex="1", first_work=first_work, region_id="110000")
     _enrol(
         retiree,
         first,
@@ -190,12 +213,6 @@ def named_persons(units: list[Unit], history: list[int], password_hash: str) -> 
         key: person_login(p, password_hash)
         for key, p in (("worker", worker), ("retiree", retiree), ("flexible", flexible))
     }
-
-
-def _retirement(birth: date, history: list[int]) -> int:
-    """The month a man reaches 60 (before the 2025 reform's delays), kept inside the history."""
-    at_60 = (birth.year + 60) * 100 + birth.month
-    return min(max(at_60, history[0]), history[-2])
 
 
 def pay_in_full(units: list[Unit], period: int, staff_of: dict[str, User]) -> None:

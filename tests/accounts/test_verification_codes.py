@@ -243,7 +243,7 @@ def test_resend_through_the_sign_in_page_waits_sixty_seconds(client, admin_a, cl
     ] == ("/unit/")
 
 
-# --- the 60 s spacing holds only against a code still waiting to be used ------------------------
+# --- the 60 s spacing holds against the newest code not used and not expired ---------------------
 
 
 def test_a_used_code_does_not_block_a_new_one(clock):
@@ -265,11 +265,20 @@ def test_an_expired_code_does_not_block_a_new_one(clock):
     assert SmsMessage.objects.count() == 2
 
 
-def test_a_voided_code_does_not_block_a_new_one(clock):
+def test_a_code_voided_by_wrong_tries_still_blocks_for_sixty_seconds(clock):
     code = send()
     for _ in range(5):
         error_of(other_than(code))
+    assert VerificationCode.objects.get().voided is True
+    clock.advance(seconds=10)
 
+    assert seconds_until_resend(mobile=MOBILE, purpose=PURPOSE) == 50
+    with pytest.raises(ValidationError) as excinfo:
+        verification_code_send(mobile=MOBILE, purpose=PURPOSE)
+    assert excinfo.value.code == "too_soon"
+    assert SmsMessage.objects.count() == 1
+
+    clock.advance(seconds=50)
     assert seconds_until_resend(mobile=MOBILE, purpose=PURPOSE) == 0
     verification_code_send(mobile=MOBILE, purpose=PURPOSE)
     assert SmsMessage.objects.count() == 2

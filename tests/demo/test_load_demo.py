@@ -22,6 +22,8 @@ from shebao.contributions.models import (
 )
 from shebao.core.ids import resident_id_birth_date, resident_id_sex, validate_resident_id
 from shebao.core.models import Region
+from shebao.core.periods import Period
+from shebao.core.retirement import MEN, retirement_period, track_for
 from shebao.demo import history
 from shebao.demo.management.commands.load_demo import DEMO_PASSWORD, PERSON_DEMO
 from shebao.filings.models import Filing, FilingState
@@ -68,14 +70,14 @@ class DemoData(TestCase):
         assert "演示数据已加载" in self.first_text and "演示数据已存在" in self.second_text
         for text in (self.first_text, self.second_text):
             assert "演示账号" in text
-            for spec in history.NAMED:
+            for spec in history.named_specs(self.current):
                 assert history.named_id(spec) in text
 
     def test_every_demo_account_signs_in_with_the_demo_password(self):
         users = list(User.objects.all())
         for user in users:
             validate_password(DEMO_PASSWORD, user=user)
-        for spec in history.NAMED:
+        for spec in history.named_specs(self.current):
             assert login(spec).check_password(DEMO_PASSWORD)
         old = User.objects.get(Person.id_number.q(PERSON_DEMO[0], "person__"))
         assert old.check_password(DEMO_PASSWORD)
@@ -86,16 +88,20 @@ class DemoData(TestCase):
             validate_resident_id(person.id_number)
             assert resident_id_birth_date(person.id_number) == person.birth_date
             assert resident_id_sex(person.id_number) == person.sex
-        named = [Person.objects.get(Person.id_number.q(history.named_id(s))) for s in history.NAMED]
+        named = [
+            Person.objects.get(Person.id_number.q(history.named_id(s)))
+            for s in history.named_specs(self.current)
+        ]
         assert all(1960 <= p.birth_date.year <= 1999 for p in named)
 
     def test_no_one_over_retirement_age_is_still_paying(self):
         open_persons = Person.objects.filter(
             enrolments__stop_period__isnull=True, enrolments__unit__isnull=False
         ).distinct()
+        current = Period.parse(self.current)
         for person in open_persons:
-            age = (self.current // 100) - person.birth_date.year
-            assert age < (60 if person.sex == Person.Sex.MALE else 50), person.name
+            track = track_for(person.sex, cadre=False)
+            assert retirement_period(person.birth_date, track) > current, person.name
 
     def test_the_worker_sees_three_years_of_paid_contributions(self):
         user = login(history.WORKER)
@@ -163,7 +169,7 @@ class DemoData(TestCase):
         assert staff.status_code == 200 and unit.name in staff.content.decode()
 
     def test_the_retiree_paid_until_retirement(self):
-        user = login(history.RETIREE)
+        user = login(history.retiree_spec(self.current))
         enrolments = list(Enrolment.objects.filter(person=user.person))
         assert enrolments and all(
             e.status == Enrolment.Status.ENDED
@@ -173,7 +179,8 @@ class DemoData(TestCase):
         )
         retired = enrolments[0].stop_period
         birth = user.person.birth_date
-        assert retired == (birth.year + 60) * 100 + birth.month
+        assert retired == int(retirement_period(birth, MEN))
+        assert self.months[0] < retired < self.months[-1]
         periods = set(
             ContributionLine.objects.filter(person=user.person).values_list(
                 "belongs_period", flat=True

@@ -361,11 +361,7 @@ class PersonFlexiblePage:
     def blockers(self) -> list[str]:
         """Why the person cannot register now (shown instead of the form; a POST is refused
         with them)."""
-        if self.in_review is not None and self.returned is None:
-            return [
-                f"您的灵活就业参保登记（流水号 {self.in_review.serial_no}）正在办理，请等待办结"
-            ]
-        return enrolment_blockers(self.status.person)
+        return _blockers(self.status.person, self.in_review, self.returned)
 
     def context(self) -> dict:
         filing = self.status.filing
@@ -388,6 +384,18 @@ def person_flexible_page(actor) -> PersonFlexiblePage:
         in_review=open_registration(actor),
         assessments=assessment_views(list(person_assessments(actor)[:24])),
     )
+
+
+def _blockers(person: Person, in_review: Filing | None, returned: Filing | None) -> list[str]:
+    if in_review is not None and returned is None:
+        return [f"您的灵活就业参保登记（流水号 {in_review.serial_no}）正在办理，请等待办结"]
+    return enrolment_blockers(person)
+
+
+def registration_blockers(actor, person: Person) -> list[str]:
+    """Why the signed-in person cannot file a registration now (the page's reasons): one in
+    review, else ``enrolment_blockers``."""
+    return _blockers(person, open_registration(actor), returned_registration(actor))
 
 
 def registration_initial(returned: Filing | None, regions: list[Region]) -> dict:

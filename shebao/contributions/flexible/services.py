@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
@@ -34,6 +34,7 @@ from shebao.contributions.flexible.selectors import (
     flexible_sets,
     person_flexible_filing_get,
     person_of,
+    registration_blockers,
 )
 from shebao.contributions.models import (
     Arrear,
@@ -62,8 +63,15 @@ CHUNK = 500
 def flexible_register(*, actor, data: Mapping, serial_no: str = "") -> Filing:
     """Register the signed-in person as a flexible worker: a new filing (or the person's own
     returned one, `serial_no`, edited) submitted at once. Nothing stays half-done: a refusal
-    leaves no draft behind."""
+    leaves no draft behind. A person the page gives reasons to (in review, retired, already
+    enrolled...) is refused with them before anything else, audited as denied."""
     person = person_of(actor, action="flexible.register")
+    blockers = registration_blockers(actor, person)
+    if blockers:
+        access.deny(
+            actor, action="flexible.register", object_type="person", object_id=str(person.pk)
+        )
+        raise ValidationError({NON_FIELD_ERRORS: blockers})
     payload = registration_check(person, data)
     rows = [{"person": person, "id_number": person.id_number, "name": person.name}]
     with transaction.atomic():

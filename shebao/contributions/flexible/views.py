@@ -66,9 +66,14 @@ def flexible_page(request):
         source = form.level_source()
         context = selectors.registration_levels(page.status.person, **source)
         context["form"] = form
-    elif request.method == "POST":  # the form is not offered: refused with the same reasons
-        messages.error(request, "不能提交灵活就业参保登记：" + "；".join(page.blockers))
-        status = 400
+    elif request.method == "POST":  # not offered: the service refuses (audited) with the reasons
+        try:
+            services.flexible_register(actor=request.user, data=request.POST)
+        except ValidationError as e:
+            messages.error(request, "不能提交灵活就业参保登记：" + _error_text(e))
+            status = 400
+        else:  # the reasons went away meanwhile (rare): filed after all
+            return redirect("person:flexible")
     context.update(page.context())
     return render(request, "contributions/person/flexible.html", context, status=status)
 

@@ -114,12 +114,15 @@ class EnrolmentForm(StyledForm):
         ].help_text = f"yyyyMM；不能早于参加工作日期所在月份；早于当前结算期（{current}）时自动补收"
         if drafts:
             self.fields["target"].choices = [
-                *((f.serial_no, f"待提交业务 {f.serial_no}（{f.title}）") for f in drafts),
+                *((f.serial_no, draft_label(f)) for f in drafts),
                 ("", "新建一笔业务"),
             ]
-            # the newest open draft of this kind, not a second filing, unless asked for
+            # the actor's newest open draft of this kind (else the unit's newest), not a second
+            # filing, unless asked for: the drafts come in that order (unit_drafts)
             self.fields["target"].initial = drafts[0].serial_no
-            self.fields["target"].help_text = "默认保存到本单位最近的待提交业务"
+            self.fields[
+                "target"
+            ].help_text = "默认保存到您最近的待提交业务；您没有时为本单位其他操作员最近的待提交业务"
         else:
             self.fields.pop("target")
 
@@ -128,6 +131,14 @@ class EnrolmentForm(StyledForm):
         if "target" not in self.data:
             return self.fields["target"].initial or ""
         return self.cleaned_data.get("target") or ""
+
+
+def draft_label(filing) -> str:
+    """A draft as the 保存到 choice names it: serial number, who saved it, its title."""
+    who = filing.created_by
+    name = (who.display_name or who.operator_account or who.username) if who else ""
+    saved = f"{name} 保存，" if name else ""
+    return f"待提交业务 {filing.serial_no}（{saved}{filing.title}）"
 
 
 def enrolment_initial(lookup, unit, row=None) -> dict:

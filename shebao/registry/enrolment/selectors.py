@@ -16,7 +16,7 @@ from functools import cached_property
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -261,10 +261,17 @@ def roster_open_types(unit_id: int, person_ids) -> dict[int, list[str]]:
 
 def unit_drafts(actor, kind: str) -> QuerySet[Filing]:
     """The unit's drafts of this kind that were never submitted: "save" can add a person to
-    one of them (the current batch)."""
-    return Filing.objects.filter(
-        unit_id=actor.unit_id, kind=kind, state=FilingState.DRAFT, submitted_at__isnull=True
-    ).order_by("-updated_at", "-id")
+    one of them (the current batch). The actor's own come first (newest first), then the
+    other operators' (newest first): the default is never a colleague's batch while the actor
+    has one of their own."""
+    mine = Case(When(created_by_id=actor.pk, then=Value(0)), default=Value(1))
+    return (
+        Filing.objects.filter(
+            unit_id=actor.unit_id, kind=kind, state=FilingState.DRAFT, submitted_at__isnull=True
+        )
+        .select_related("created_by")
+        .order_by(mine, "-updated_at", "-id")
+    )
 
 
 def filing_row_items(filing: Filing) -> list[dict]:

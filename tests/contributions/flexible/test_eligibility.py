@@ -9,7 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from shebao.contributions.flexible.calc import age_blocker
+from shebao.core.models import AuditEntry
 from shebao.filings.models import Filing
+from shebao.filings.services import filing_return
 from shebao.registry.models import Enrolment
 from tests.conftest import signed_in
 from tests.contributions.flexible_helpers import (
@@ -47,9 +49,12 @@ def assert_refused(user, reason: str, *, filings_before: int = 0):
     html = client.get(reverse("person:flexible")).content.decode()
     assert 'id="flexible-blockers"' in html and reason in html
     assert "提交登记" not in html and 'name="base_level"' not in html
+    denied = AuditEntry.objects.filter(action="flexible.register", outcome="denied")
+    before = denied.count()
     response = client.post(reverse("person:flexible"), registration())
     assert response.status_code == 400
     assert reason in response.content.decode()
+    assert denied.count() == before + 1  # the refused post went through the service
     with pytest.raises(ValidationError) as e:
         register(user)
     assert any(reason in m for m in e.value.messages)
@@ -96,6 +101,24 @@ def test_registration_in_review(worker):
     assert response.status_code == 400
     assert f"流水号 {filing.serial_no}）正在办理" in response.content.decode()
     assert Filing.objects.count() == 1
+
+
+def test_returned_registration_then_a_blocker_shows_the_reasons(worker, unit_a, staff_bj):
+    person, user = worker
+    filing = register(user)
+    filing_return(actor=staff_bj, filing_id=filing.pk, reason="请核实参保年月")
+    unit_enrolment(person, unit_a, "110")  # since then enrolled by a unit
+    client = signed_in(user)
+    html = client.get(reverse("person:flexible")).content.decode()
+    assert 'id="flexible-blockers"' in html and "请先由单位办理停保" in html
+    assert "请核实参保年月" in html and "退单" in html
+    assert 'name="base_level"' not in html
+    denied = AuditEntry.objects.filter(action="flexible.register", outcome="denied")
+    response = client.post(reverse("person:flexible"), registration())
+    assert response.status_code == 400 and "请先由单位办理停保" in response.content.decode()
+    assert denied.count() == 1
+    filing.refresh_from_db()
+    assert filing.state == "returned"
 
 
 def test_at_the_retirement_age(worker):

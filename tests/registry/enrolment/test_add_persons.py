@@ -1,11 +1,14 @@
 """Issue 12: a second person lands in the open draft (添加人员 on its page, 保存到 defaults to
-the newest draft of the same kind, the save message links to it)."""
+the actor's newest draft of the same kind, else the unit's newest, the save message links to
+it)."""
 
 import pytest
 
 from shebao.filings.models import Filing, FilingRow
-from shebao.filings.services import filing_submit
+from shebao.filings.services import filing_return, filing_submit
 from shebao.registry.enrolment.services import enrolment_save, stop_save
+from tests.conftest import signed_in
+from tests.factories import make_operator
 from tests.registry.enrolment.test_views import form_post, text
 from tests.registry.enrolment_helpers import enrol, enrol_data, ident, make_person, stop_data
 
@@ -83,3 +86,40 @@ def test_another_units_draft_in_the_form_is_refused(admin_client, admin_a, admin
     assert Filing.objects.count() == 2 and mine.rows.count() == 1
     assert list(FilingRow.objects.values_list("pk", "filing_id", "payload")) == before
     assert admin_client.get(f"/unit/filings/{theirs.serial_no}/").status_code == 404
+
+
+def test_default_is_the_actors_own_draft_before_a_colleagues_newer_one(admin_a, unit_a):
+    clerk = make_operator(unit_a, "qian", ["enrolment"])
+    clerk.display_name = "钱联系"
+    clerk.save(update_fields=["display_name"])
+    own = enrolment_save(actor=admin_a, data=enrol_data(ident(11), name="甲"))
+    theirs = enrolment_save(actor=clerk, data=enrol_data(ident(13), name="乙"))
+    enrolment_save(actor=clerk, data=enrol_data(ident(15), name="丙"), filing=theirs)
+    # the administrator's own draft is the default, though the clerk's is newer
+    html = text(
+        signed_in(admin_a).post("/unit/enrolment/", {"action": "lookup", "id_number": ident(17)})
+    )
+    assert f'<option value="{own.serial_no}" selected>' in html
+    theirs.refresh_from_db()
+    assert f"待提交业务 {theirs.serial_no}（钱联系 保存，{theirs.title}）" in html
+    assert f"待提交业务 {own.serial_no}（王联系 保存，" in html
+    # someone with no draft of their own gets the unit's newest
+    third = make_operator(unit_a, "sun", ["enrolment"], mobile="13600000001")
+    html = text(
+        signed_in(third).post("/unit/enrolment/", {"action": "lookup", "id_number": ident(17)})
+    )
+    assert f'<option value="{theirs.serial_no}" selected>' in html
+    signed_in(third).post("/unit/enrolment/", form_post(ident(17), name="丁"))
+    assert theirs.rows.filter(name="丁").exists() and not own.rows.filter(name="丁").exists()
+
+
+def test_rows_of_a_draft_say_not_yet_submitted_not_pending_review(admin_client, admin_a, staff_bj):
+    draft = enrolment_save(actor=admin_a, data=enrol_data(ident(11), name="甲"))
+    html = text(admin_client.get(f"/unit/filings/{draft.serial_no}/"))
+    assert "<td>待提交</td>" in html and "待审核" not in html
+    filing_submit(actor=admin_a, filing=draft)
+    html = text(admin_client.get(f"/unit/filings/{draft.serial_no}/"))
+    assert "<td>待审核</td>" in html and "<td>待提交</td>" not in html
+    filing_return(actor=staff_bj, filing_id=draft.pk, reason="材料不全")
+    html = text(admin_client.get(f"/unit/filings/{draft.serial_no}/"))
+    assert "<td>待提交</td>" in html and "<td>待审核</td>" not in html

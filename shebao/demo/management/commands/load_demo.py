@@ -17,6 +17,8 @@ from shebao.accounts.services import operator_internal_username
 from shebao.contributions.models import ParameterSet, RegionPolicy
 from shebao.core.ids import make_resident_id, make_uscc
 from shebao.core.models import Region
+from shebao.core.periods import Period
+from shebao.core.retirement import WOMEN_WORKERS, retirement_period
 from shebao.core.sequences import next_person_no
 from shebao.demo import history
 from shebao.registry.models import Affiliation, Enrolment, Person, UnitType, UnitTypeDefault
@@ -231,11 +233,14 @@ class Command(BaseCommand):
     def persons(self, rng, unit, n):
         areas = AREAS.get(unit.region_id, ["110101"])
         persons, enrolments = [], []
+        current = Period.parse(unit.region.current_period)
         for _ in range(n):
-            birth = date(rng.randint(1972, 1999), rng.randint(1, 12), rng.randint(1, 28))
+            # aged 26 to 53 this year (born 1972-1999 in 2025)
+            year = rng.randint(current.year - 53, current.year - 26)
+            birth = date(year, rng.randint(1, 12), rng.randint(1, 28))
             order = rng.randint(1, 999)
-            if birth.year < 1977:  # a woman born then has retired (at 50 or 55): a man
-                order |= 1
+            if retirement_period(birth, WOMEN_WORKERS) <= current:
+                order |= 1  # a woman worker born then has retired (at 50 and more): a man
             id_number = make_resident_id(rng.choice(areas), birth, order)
             if Person.objects.filter(Person.id_number.q(id_number)).exists() or any(
                 p.id_number == id_number for p in persons
@@ -286,10 +291,12 @@ class Command(BaseCommand):
                 f"  单位网厅：单位编号 {user.unit.unit_no}  操作员 admin  （{user.unit.name}"
                 f"{'，VIP' if user.unit.is_vip else ''}）"
             )
+        current = min(Region.objects.filter(pk__in=AREAS).values_list("current_period", flat=True))
+        worker, retiree, flexible = history.named_specs(current)
         for spec, what in (
-            (history.WORKER, "有三年缴费记录和个人账户的职工"),
-            (history.RETIREE, "退休人员，缴费至退休当月"),
-            (history.FLEXIBLE, "灵活就业人员，本月已核定待缴费"),
+            (worker, "有三年缴费记录和个人账户的职工"),
+            (retiree, "退休人员，缴费至退休当月"),
+            (flexible, "灵活就业人员，本月已核定待缴费"),
         ):
             w(f"  个人网厅：身份证号 {history.named_id(spec)}（{spec[4]}，{what}）")
         w(f"  个人网厅：身份证号 {PERSON_DEMO[0]}（{PERSON_DEMO[1]}，1999 年退休，无网上缴费记录）")
