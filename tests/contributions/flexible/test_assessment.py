@@ -32,13 +32,6 @@ PAID_ON = "2025-08-20"
 
 
 @pytest.fixture
-def region(region_bj):
-    region_bj.current_period = PERIOD
-    region_bj.save()
-    return region_bj
-
-
-@pytest.fixture
 def worker(region, staff_bj):
     person = make_person(1)
     user = person_login(person)

@@ -15,28 +15,12 @@ from shebao.filings.services import filing_return
 from shebao.registry.models import Enrolment
 from tests.conftest import signed_in
 from tests.contributions.flexible_helpers import (
-    PERIOD,
-    make_person,
-    person_login,
     register,
     registration,
     unit_enrolment,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def region(region_bj):
-    region_bj.current_period = PERIOD
-    region_bj.save()
-    return region_bj
-
-
-@pytest.fixture
-def worker(region):
-    person = make_person(1)
-    return person, person_login(person)
 
 
 def years_ago(years: int, days: int = 0) -> date:

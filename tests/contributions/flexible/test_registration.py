@@ -33,19 +33,6 @@ from tests.contributions.flexible_helpers import (
 )
 
 
-@pytest.fixture
-def region(region_bj):
-    region_bj.current_period = PERIOD
-    region_bj.save()
-    return region_bj
-
-
-@pytest.fixture
-def worker(region):
-    person = make_person(1)
-    return person, person_login(person)
-
-
 def test_handler_is_registered_with_region_policy():
     handler = handler_for("flexible_enrolment")
     assert isinstance(handler, FlexibleEnrolmentHandler)

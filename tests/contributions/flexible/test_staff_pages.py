@@ -12,13 +12,6 @@ from tests.factories import make_staff
 
 
 @pytest.fixture
-def region(region_bj):
-    region_bj.current_period = PERIOD
-    region_bj.save()
-    return region_bj
-
-
-@pytest.fixture
 def registered(region, staff_bj):
     persons = []
     for i in range(1, 4):
