@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import jpeg_bytes, png_bytes
+
 # live_server runs in a thread while Playwright's sync API runs an event loop in this one;
 # Django would otherwise refuse ORM calls made from the tests ("async unsafe").
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -94,3 +96,19 @@ def new_page(browser, live_server) -> Iterator[Callable]:
 @pytest.fixture
 def page(new_page):
     return new_page()
+
+
+@pytest.fixture
+def materials(tmp_path):
+    """Scans as the applicant would pick them from disk (written with Pillow)."""
+    files = {
+        "licence": ("营业执照.jpg", jpeg_bytes(color=(200, 180, 160))),
+        "front": ("身份证人像面.png", png_bytes()),
+        "back": ("身份证国徽面.jpg", jpeg_bytes(color=(170, 190, 210))),
+        "front_again": ("身份证人像面-重拍.jpg", jpeg_bytes(color=(150, 200, 170))),
+    }
+    paths = {}
+    for key, (name, content) in files.items():
+        paths[key] = tmp_path / name
+        paths[key].write_bytes(content)
+    return paths

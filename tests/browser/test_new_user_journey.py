@@ -29,7 +29,7 @@ from shebao.registry.models import Enrolment, Unit
 from tests.browser.journeys import staff_sign_in
 from tests.browser.test_registration_journey import MOBILE, allow_new_code, request_sms_code
 from tests.browser.test_viewport_sweep import check_width
-from tests.conftest import jpeg_bytes, last_sms_code, png_bytes
+from tests.conftest import last_sms_code
 from tests.factories import PASSWORD
 from tests.registry.enrolment_helpers import ident
 
@@ -90,21 +90,7 @@ class Journey:
         page.locator("#mainnav").get_by_role("link", name=label, exact=True).click()
 
 
-@pytest.fixture
-def scans(tmp_path):
-    files = {
-        "licence": ("营业执照.jpg", jpeg_bytes(color=(200, 180, 160))),
-        "front": ("身份证人像面.png", png_bytes()),
-        "back": ("身份证国徽面.jpg", jpeg_bytes(color=(170, 190, 210))),
-    }
-    paths = {}
-    for key, (name, content) in files.items():
-        paths[key] = tmp_path / name
-        paths[key].write_bytes(content)
-    return paths
-
-
-def register_with_one_mistake(j: Journey, page: Page, scans) -> str:
+def register_with_one_mistake(j: Journey, page: Page, materials) -> str:
     page.goto("/")
     j.look(page, "home")
     page.get_by_role("link", name="单位首次参保登记").click()
@@ -127,9 +113,9 @@ def register_with_one_mistake(j: Journey, page: Page, scans) -> str:
     page.get_by_label("管理员账号").fill("zhouadmin")
     page.get_by_label("管理员密码").fill(PASSWORD)
     page.get_by_label("确认密码").fill(PASSWORD)
-    page.get_by_label("营业执照、法人证或批准成立文件").set_input_files(scans["licence"])
-    page.get_by_label("法定代表人身份证（人像面）").set_input_files(scans["front"])
-    page.get_by_label("法定代表人身份证（国徽面）").set_input_files(scans["back"])
+    page.get_by_label("营业执照、法人证或批准成立文件").set_input_files(materials["licence"])
+    page.get_by_label("法定代表人身份证（人像面）").set_input_files(materials["front"])
+    page.get_by_label("法定代表人身份证（国徽面）").set_input_files(materials["back"])
     j.look(page, "register-filled")
     page.get_by_role("button", name="保存，下一步").click()
 
@@ -266,11 +252,11 @@ def settle(j: Journey, page: Page, unit: Unit) -> None:
 
 @pytest.mark.parametrize("width", sorted(VIEWPORTS))
 def test_a_new_users_first_day(
-    transactional_db, live_server, new_page, region_bj, staff_bj, scans, width
+    transactional_db, live_server, new_page, region_bj, staff_bj, materials, width
 ):
     j = Journey(new_page, width)
     applicant = j.open()
-    serial_no = register_with_one_mistake(j, applicant, scans)
+    serial_no = register_with_one_mistake(j, applicant, materials)
 
     staff = j.open()
     staff_sign_in(staff)

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from shebao.core.models import VerificationCode
 from tests.browser.journeys import staff_sign_in
-from tests.conftest import jpeg_bytes, last_sms_code, png_bytes
+from tests.conftest import last_sms_code
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -24,22 +24,6 @@ UNIT_NAME = "新注册浏览器科技有限公司"
 RETURN_REASON = "法定代表人身份证照片不清晰，请重新上传"
 NEW_ADDRESS = "北京市海淀区中关村大街27号"
 SMS_SENT = f"验证码已发送至 {MASKED_MOBILE}"
-
-
-@pytest.fixture
-def materials(tmp_path):
-    """Scans as the applicant would pick them from disk (written with Pillow)."""
-    files = {
-        "licence": ("营业执照.jpg", jpeg_bytes(color=(200, 180, 160))),
-        "front": ("身份证人像面.png", png_bytes()),
-        "back": ("身份证国徽面.jpg", jpeg_bytes(color=(170, 190, 210))),
-        "front_again": ("身份证人像面-重拍.jpg", jpeg_bytes(color=(150, 200, 170))),
-    }
-    paths = {}
-    for key, (name, content) in files.items():
-        paths[key] = tmp_path / name
-        paths[key].write_bytes(content)
-    return paths
 
 
 def request_sms_code(page: Page) -> str:
