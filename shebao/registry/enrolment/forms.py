@@ -88,8 +88,8 @@ class EnrolmentForm(StyledForm):
         if bounds is not None:  # wage_floor.js says under the field which base will be used
             self.fields["wage"].widget.attrs.update(bounds.attrs())
             self.fields["wage"].help_text = (
-                f"缴费基数下限 {bounds.floor:,.2f} 元、上限 {bounds.cap:,.2f} 元；"
-                "低于下限按下限、高于上限按上限计算"
+                f"当前结算期缴费基数下限 {bounds.floor:,.2f} 元、上限 {bounds.cap:,.2f} 元；"
+                "低于下限按下限、高于上限按上限计算（补收的月份按当月上下限）"
             )
         person = lookup.person
         drop = set()
