@@ -120,6 +120,16 @@ def unit_todo(actor, *, kind: str = "") -> QuerySet[Filing]:
     return qs.select_related("created_by").defer("payload").order_by("-updated_at", "-id")
 
 
+def unit_returned_count(actor) -> int:
+    """How many of the unit's filings were returned and wait for the unit (the home page's hint)."""
+    return unit_filings(actor).filter(state=FilingState.RETURNED).count()
+
+
+def unit_recent(actor, limit: int = 5) -> list[Filing]:
+    """The unit's newest filings (the home page)."""
+    return list(unit_filings(actor).defer("payload").order_by("-created_at", "-id")[:limit])
+
+
 def unit_done(actor, *, kind: str = "", state: str = "") -> QuerySet[Filing]:
     """已办: submitted, finished and cancelled filings."""
     qs = unit_filings(actor).filter(

@@ -7,8 +7,9 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from shebao.contributions.payments.selectors import unit_home_arrears
 from shebao.core import selectors as core_selectors
-from shebao.filings.selectors import review_queue
+from shebao.filings.selectors import review_queue, unit_recent, unit_returned_count
 from shebao.halls.forms import AuditFilterForm
 from shebao.registry import selectors as registry_selectors
 from shebao.registry.models import InsuranceType
@@ -55,10 +56,14 @@ def unit_home(request):
     unit = request.user.unit
     summary = registry_selectors.unit_enrolment_summary(unit)
     counts = [(t, InsuranceType(t).label, summary.get(t, 0)) for t in unit.insurance_types]
-    recent = unit.filings.order_by("-created_at")[:5]
-    return render(
-        request, "halls/unit_home.html", {"unit": unit, "counts": counts, "recent": recent}
-    )
+    context = {
+        "unit": unit,
+        "counts": counts,
+        "recent": unit_recent(request.user),
+        "returned": unit_returned_count(request.user),
+        "arrears": unit_home_arrears(request.user),
+    }
+    return render(request, "halls/unit_home.html", context)
 
 
 @hall_required("person")

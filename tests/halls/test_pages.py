@@ -109,3 +109,38 @@ def test_the_person_home_says_why_an_enrolment_ended(person_user, unit_a):
     )
     page = signed_in(person_user).get("/person/").content.decode()
     assert "（退休）" in page
+
+
+def test_the_unit_home_points_at_returned_filings_and_arrears(staff_bj, region_bj):
+    from shebao.contributions.payments.selectors import unit_home_arrears
+    from shebao.filings.services import filing_return, filing_submit
+    from shebao.registry.enrolment.services import enrolment_save
+    from tests.contributions.payments_helpers import PERIOD, settled_unit
+    from tests.factories import make_operator
+    from tests.registry.enrolment_helpers import enrol_data, ident
+
+    unit, admin, _people, settlement = settled_unit(staff_bj, region_bj, 41)
+    filing = enrolment_save(actor=admin, data=enrol_data(ident(61), start_period=str(PERIOD)))
+    filing_submit(actor=admin, filing=filing)
+    filing_return(actor=staff_bj, filing_id=filing.pk, reason="材料不全")
+
+    page = signed_in(admin).get("/unit/").content.decode()
+    assert "有 1 笔业务已回退" in page and 'href="/unit/filings/todo/"' in page
+    owed = unit_home_arrears(admin)["outstanding"]
+    assert owed == settlement.total
+    assert (
+        f"尚有欠缴社会保险费 <strong>{owed:,.2f}</strong> 元（结算期 {settlement.settle_period}）"
+        in page
+    )
+    assert f'href="/unit/filings/{filing.serial_no}/"' in page  # recent filings are links
+
+    # An operator who may neither settle nor query is not told the unit's debts.
+    clerk = make_operator(unit, "clerk", kinds=("enrolment",))
+    assert "欠缴" not in signed_in(clerk).get("/unit/").content.decode()
+
+
+def test_a_unit_with_nothing_pending_gets_no_hints(admin_a, django_assert_max_num_queries):
+    client = signed_in(admin_a)
+    with django_assert_max_num_queries(12):
+        page = client.get("/unit/").content.decode()
+    assert "已回退" not in page and "欠缴" not in page

@@ -167,6 +167,20 @@ def _unit_arrears(unit: Unit) -> list[Arrear]:
     )
 
 
+def unit_home_arrears(actor) -> dict | None:
+    """For the unit hall's home: what the operator's unit still owes over every 结算期, or None
+    when nothing is owed or the operator may see neither 社保应付 nor the queries."""
+    if not (actor.may_file(BusinessKind.SETTLEMENT) or actor.may_file(BusinessKind.QUERY)):
+        return None
+    arrears = _unit_arrears(actor.unit)
+    if not arrears:
+        return None
+    return {
+        "outstanding": sum((a.outstanding for a in arrears), ZERO),
+        "periods": sorted({a.settle_period for a in arrears}),
+    }
+
+
 def _unpaid_persons(unit: Unit) -> QuerySet[Person]:
     """Persons with unpaid lines at the unit (they cannot be stopped online)."""
     return Person.objects.filter(pk__in=_unpaid_lines(unit.pk).values("person_id")).order_by(
